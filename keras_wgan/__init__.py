@@ -1,0 +1,25 @@
+"""keras_wgan: the Wasserstein GAN of Arjovsky, Chintala and Bottou (2017) in
+Keras 3, on the TensorFlow, JAX and PyTorch backends."""
+
+from keras_wgan import losses
+from keras_wgan import schedules
+from keras_wgan.constraints import WeightClip
+from keras_wgan.schedules import ConstantSchedule
+from keras_wgan.schedules import CriticSchedule
+from keras_wgan.schedules import PaperSchedule
+from keras_wgan.wgan import WGAN
+from keras_wgan.wgan import default_optimizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "WGAN",
+    "WeightClip",
+    "CriticSchedule",
+    "ConstantSchedule",
+    "PaperSchedule",
+    "default_optimizer",
+    "losses",
+    "schedules",
+    "__version__",
+]

@@ -1,0 +1,35 @@
+"""TensorFlow: gradients from `tf.GradientTape`, loops and branches in the graph."""
+
+import keras
+import tensorflow as tf
+
+
+class TensorFlowTrainer(keras.Model):
+    def train_step(self, data):
+        return self._wgan_train_step(data)
+
+    def test_step(self, data):
+        return self._wgan_test_step(data)
+
+    def _minimize(self, loss_fn, variables, optimizer):
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        grads = tape.gradient(loss, variables)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        optimizer.apply(grads, variables)
+        return loss
+
+    def _repeat(self, n, body):
+        tf.while_loop(
+            lambda i: i < n,
+            lambda i: (body(i), i + 1)[1],
+            [tf.constant(0, "int32")],
+        )
+
+    def _run_if(self, pred, fn):
+        tf.cond(pred, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
+
+    def _assert_splits(self, batch_size, n, message):
+        # With tf.data the batch size is often unknown while tracing
+        # (`drop_remainder=False`), so the check has to run in the graph.
+        tf.debugging.assert_equal(tf.math.floormod(batch_size, n), 0, message=message)

@@ -1,0 +1,35 @@
+"""PyTorch: eager execution, gradients from `torch.autograd.grad`."""
+
+import keras
+import torch
+
+
+class TorchTrainer(keras.Model):
+    def train_step(self, data):
+        return self._wgan_train_step(data)
+
+    def test_step(self, data):
+        with torch.no_grad():
+            return self._wgan_test_step(data)
+
+    def _minimize(self, loss_fn, variables, optimizer):
+        loss = loss_fn()
+        values = [v.value for v in variables]
+        # `autograd.grad` differentiates only with respect to `variables`:
+        # the critic's parameters get no gradient from the generator's loss.
+        grads = torch.autograd.grad(loss, values, allow_unused=True)
+        grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+        with torch.no_grad():
+            optimizer.apply(grads, variables)
+        return loss.detach()
+
+    def _repeat(self, n, body):
+        for i in range(n):
+            body(i)
+
+    def _run_if(self, pred, fn):
+        if bool(pred):
+            fn()
+
+    def _assert_splits(self, batch_size, n, message):
+        pass  # Shapes are static in eager mode: checked before this is called.

@@ -1,0 +1,431 @@
+"""The Wasserstein GAN model: Algorithm 1 of Arjovsky, Chintala and Bottou
+(2017), written once in `keras.ops`, trained by `fit` on every backend."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_wgan import losses
+from keras_wgan import schedules
+from keras_wgan.constraints import WeightClip
+from keras_wgan.trainers import Trainer
+
+
+def default_optimizer(name: str) -> keras.optimizers.RMSprop:
+    """RMSProp as in the paper and its reference implementation: learning rate
+    5e-5 and smoothing rho 0.99 (PyTorch's default `alpha`). PyTorch adds its
+    epsilon 1e-8 after the square root; Keras adds it under the square root,
+    so 1e-16 there gives the same floor on the denominator. Keras's default
+    1e-7 would cap steps at ~3e-4 of the gradient, far slower than the paper
+    for the small gradients of a clipped critic."""
+    return keras.optimizers.RMSprop(
+        learning_rate=5e-5, rho=0.99, epsilon=1e-16, name=name
+    )
+
+
+def _optimizer(value, name):
+    if value is None:
+        return default_optimizer(name)
+    optimizer = keras.optimizers.get(value)
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"`{name}` must be a keras.optimizers.Optimizer or its name. "
+            f"Received: {value!r}"
+        )
+    return optimizer
+
+
+def _shape_str(shape):
+    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+
+
+@keras.saving.register_keras_serializable(package="keras_wgan")
+class WGAN(Trainer):
+    """A Wasserstein GAN: a generator and a critic trained by `fit`.
+
+    One training step is one round of Algorithm 1 of the paper: `n_critic`
+    critic updates, each on its own real batch and its own noise, followed by
+    one generator update. The batch that a step receives holds those
+    `n_critic` real batches, so batch the dataset at
+    `n_critic * batch_size`; the batch is split, never reused. Datasets of
+    `(images, labels)` are accepted; labels are ignored.
+
+    The critic minimizes `mean f(fake) - mean f(real)` and every trainable
+    critic weight is clipped to `[-clip_value, clip_value]` (from the initial
+    weights on) by a `WeightClip` constraint; the generator minimizes
+    `-mean f(G(z))`. Logged every step: `critic_loss`, `generator_loss`,
+    `wasserstein_estimate` (`mean f(real) - mean f(fake)`, the critic's
+    estimate of the Earth-Mover distance; means over the epoch, like all Keras
+    metrics) and the counters `generator_iterations` and `critic_iterations`.
+
+    Args:
+        generator: A Keras model from latent vectors `(batch, latent_dim)` to
+            samples. Functional, Sequential or subclassed.
+        critic: A Keras model from samples to one score per sample,
+            `(batch, 1)` or `(batch,)`, with no final activation.
+        latent_dim: Size of the latent vectors, drawn from N(0, I).
+        n_critic: Critic iterations per generator iteration: an int,
+            `"paper"` for the reference schedule (100 critic iterations for
+            the first 25 and every 500th generator iteration, else 5), or a
+            `keras_wgan.schedules.CriticSchedule`.
+        clip_value: Positive float `c`; critic weights stay in `[-c, c]`.
+        seed: Seed of the noise generator (an int, or None for a random one).
+            The noise state is saved with the model.
+
+    Example:
+
+    ```python
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wgan = WGAN(generator, critic, latent_dim=2, n_critic=5, seed=0)
+    wgan.compile()  # RMSProp, learning rate 5e-5, for both networks
+    data = np.random.normal(size=(640, 2)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(data).batch(5 * 64, drop_remainder=True)
+    wgan.fit(dataset, epochs=2)
+    samples = wgan.generate(16)
+    ```
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        critic: keras.Model,
+        latent_dim: int,
+        n_critic=5,
+        clip_value: float = 0.01,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, model in (("generator", generator), ("critic", critic)):
+            if not isinstance(model, keras.layers.Layer):
+                raise TypeError(
+                    f"`{name}` must be a Keras model or layer. "
+                    f"Received: {name}={model!r} of type {type(model).__name__}"
+                )
+        if generator is critic:
+            raise ValueError("`generator` and `critic` must be two different models.")
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(
+                f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}"
+            )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
+        self.generator = generator
+        self.critic = critic
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.schedule = schedules.get(n_critic)
+        self.weight_clip = WeightClip(clip_value)  # validates clip_value
+        self.clip_value = clip_value
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+
+        def counter(name):
+            return self.add_weight(
+                shape=(),
+                dtype="int32",
+                initializer="zeros",
+                trainable=False,
+                aggregation="only_first_replica",
+                name=name,
+            )
+
+        self.generator_iterations = counter("generator_iterations")
+        self.critic_iterations = counter("critic_iterations")
+        # Critic iterations since the last generator update; the generator
+        # update runs once this reaches the schedule's number.
+        self.pending_critic_iterations = counter("pending_critic_iterations")
+        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
+        self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein_estimate")
+        self.build((None, latent_dim))
+
+    # ------------------------------------------------------------------ build
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        z = keras.KerasTensor((None, self.latent_dim))
+        expected = _model_input_shape(self.generator)
+        if expected is not None and tuple(expected[1:]) != (self.latent_dim,):
+            raise ValueError(
+                f"The generator takes inputs of shape {_shape_str(expected)} but "
+                f"latent_dim={self.latent_dim}: it must take latent vectors of "
+                f"shape (batch, {self.latent_dim})."
+            )
+        fake = self.generator(z)
+        expected = _model_input_shape(self.critic)
+        if expected is not None and not _shapes_match(expected[1:], fake.shape[1:]):
+            raise ValueError(
+                f"The generator's output shape {_shape_str(fake.shape)} does not "
+                f"match the critic's input shape {_shape_str(expected)}."
+            )
+        try:
+            scores = self.critic(fake)
+        except Exception as error:
+            raise ValueError(
+                "The critic cannot take the generator's output of shape "
+                f"{_shape_str(fake.shape)}: {error}"
+            ) from error
+        if tuple(scores.shape[1:]) not in ((), (1,)):
+            raise ValueError(
+                "The critic must output one score per sample, of shape (batch, 1) "
+                f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
+            )
+        for variable in self.critic.trainable_variables:
+            if variable.constraint is not None and not isinstance(
+                variable.constraint, WeightClip
+            ):
+                raise ValueError(
+                    f"Critic variable '{variable.path}' already has the constraint "
+                    f"{variable.constraint!r}; WGAN clips every critic weight with "
+                    "WeightClip. Remove the other constraint."
+                )
+            variable.constraint = self.weight_clip
+            variable.assign(self.weight_clip(variable))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        """Generates samples from latent vectors: `wgan(z)` is `generator(z)`."""
+        return self.generator(inputs, training=training)
+
+    # ---------------------------------------------------------------- compile
+
+    def compile(self, generator_optimizer=None, critic_optimizer=None, **kwargs):
+        """Sets the two optimizers.
+
+        Args:
+            generator_optimizer: Optimizer (or its name) of the generator.
+                Default: `default_optimizer()`, RMSProp with learning rate 5e-5.
+            critic_optimizer: Optimizer of the critic; same default.
+            **kwargs: `keras.Model.compile` options that apply to a WGAN:
+                `jit_compile`, `steps_per_execution`, `run_eagerly`.
+
+        Example:
+
+        ```python
+        wgan.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), keras.optimizers.Adam(1e-4, beta_1=0.5))
+        ```
+        """
+        for key in ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"WGAN.compile() does not take `{key}`: the WGAN computes its "
+                    "own losses and metrics. Pass `generator_optimizer` and "
+                    f"`critic_optimizer` instead. Received: {key}={kwargs[key]!r}"
+                )
+            kwargs.pop(key, None)
+        if keras.config.dtype_policy().name == "mixed_float16":
+            raise ValueError(
+                "WGAN does not support the 'mixed_float16' policy (it would need "
+                "loss scaling for two optimizers); use 'mixed_bfloat16'."
+            )
+        self.generator_optimizer = _optimizer(generator_optimizer, "generator_optimizer")
+        self.critic_optimizer = _optimizer(critic_optimizer, "critic_optimizer")
+        if self.generator_optimizer is self.critic_optimizer:
+            raise ValueError(
+                "`generator_optimizer` and `critic_optimizer` must be two different "
+                "optimizer instances: each keeps the state of one network."
+            )
+        self._wgan_compile_kwargs = dict(kwargs)
+        generator_ids = {id(v) for v in self.generator.trainable_variables}
+        generator_optimizer, critic_optimizer = self.generator_optimizer, self.critic_optimizer
+
+        def optimizer_for(variable):
+            return generator_optimizer if id(variable) in generator_ids else critic_optimizer
+
+        # One optimizer object holding both: Keras's JAX trainer threads the
+        # state of `self.optimizer` only, and TensorBoard reads its
+        # `optimizers` for per-network learning rates.
+        optimizer = keras.optimizers.MultiOptimizer(optimizer_for, name="wgan_optimizers")
+        super().compile(optimizer=optimizer, **kwargs)
+        optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
+            "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
+            **self._wgan_compile_kwargs,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "critic_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    @property
+    def metrics(self):
+        return [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+
+    # --------------------------------------------------------------- training
+
+    def sample_latent(self, batch_size):
+        """Draws latent vectors `(batch_size, latent_dim)` from N(0, I) with
+        the model's noise generator. Override to change the prior."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def _real_samples(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(x, (dict, list, tuple)):
+            raise ValueError(
+                "WGAN expects batches of samples, or (samples, labels) pairs. "
+                f"Received a batch of type {type(x).__name__}."
+            )
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        if "int" in dtype or dtype == "bool":
+            raise TypeError(
+                f"WGAN received real samples of dtype {dtype}; they must be floats "
+                "on the generator's output scale, e.g. images scaled to [-1, 1] "
+                "with `images / 127.5 - 1` for a tanh generator."
+            )
+        return x
+
+    def _split(self, real, n):
+        message = (
+            "A WGAN training batch holds n_critic critic batches, so its size "
+            f"must be a multiple of n_critic={n}. Batch the dataset at "
+            f"n_critic * batch_size with whole batches only, e.g. "
+            f"`dataset.batch({n} * 64, drop_remainder=True)`."
+        )
+        size = real.shape[0]
+        if size is not None and size % n:
+            raise ValueError(f"{message} Received a batch of {size} samples.")
+        if size is None:
+            self._assert_splits(ops.shape(real)[0], n, message)
+        return ops.reshape(real, (n, -1) + tuple(ops.shape(real)[1:]))
+
+    def _critic_update(self, real, batch_size):
+        fake = ops.stop_gradient(
+            self.generator(self.sample_latent(batch_size), training=True)
+        )
+
+        def loss_fn():
+            return losses.critic_loss(
+                self.critic(real, training=True), self.critic(fake, training=True)
+            )
+
+        loss = self._minimize(loss_fn, self.critic.trainable_variables, self.critic_optimizer)
+        self.critic_loss_tracker.update_state(loss)
+        self.wasserstein_tracker.update_state(-loss)
+        self.critic_iterations.assign_add(1)
+        self.pending_critic_iterations.assign_add(1)
+
+    def _generator_update(self, batch_size):
+        z = self.sample_latent(batch_size)
+
+        def loss_fn():
+            fake = self.generator(z, training=True)
+            return losses.generator_loss(self.critic(fake, training=True))
+
+        loss = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
+        self.generator_loss_tracker.update_state(loss)
+        self.generator_iterations.assign_add(1)
+        self.pending_critic_iterations.assign(0)
+
+    def _wgan_train_step(self, data):
+        n = self.schedule.n_critic
+        real_batches = self._split(self._real_samples(data), n)
+        batch_size = ops.shape(real_batches)[1]
+        self._repeat(
+            n,
+            lambda i: self._critic_update(ops.take(real_batches, i, axis=0), batch_size),
+        )
+        due = ops.greater_equal(
+            self.pending_critic_iterations.value,
+            self.schedule.critic_iterations(self.generator_iterations.value),
+        )
+        self._run_if(due, lambda: self._generator_update(batch_size))
+        self.optimizer.iterations.assign_add(1)
+        return self._logs(counters=True)
+
+    def _wgan_test_step(self, data):
+        real = self._real_samples(data)
+        fake = self.generator(self.sample_latent(ops.shape(real)[0]), training=False)
+        real_scores = self.critic(real, training=False)
+        fake_scores = self.critic(fake, training=False)
+        self.critic_loss_tracker.update_state(losses.critic_loss(real_scores, fake_scores))
+        self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
+        self.wasserstein_tracker.update_state(losses.wasserstein_estimate(real_scores, fake_scores))
+        return self._logs(counters=False)
+
+    def _logs(self, counters):
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        if counters:
+            logs["generator_iterations"] = self.generator_iterations.value
+            logs["critic_iterations"] = self.critic_iterations.value
+        return logs
+
+    # -------------------------------------------------------------- sampling
+
+    def generate(self, num_samples: int, seed: int | None = None, batch_size: int = 256):
+        """Generates `num_samples` samples as a NumPy array.
+
+        The latent vectors come from NumPy's generator seeded with `seed`, so
+        the same seed gives the same latent vectors on every backend.
+
+        Example:
+
+        ```python
+        images = wgan.generate(64, seed=0)  # (64, height, width, channels)
+        ```
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(
+                f"`num_samples` must be a positive integer. Received: {num_samples!r}"
+            )
+        z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
+        z = z.astype("float32")
+        chunks = [
+            ops.convert_to_numpy(self.generator(z[i : i + batch_size], training=False))
+            for i in range(0, num_samples, batch_size)
+        ]
+        return np.concatenate(chunks).astype("float32")
+
+    # ---------------------------------------------------------- serialization
+
+    def get_config(self):
+        n_critic = self.n_critic
+        if isinstance(n_critic, schedules.CriticSchedule):
+            n_critic = keras.saving.serialize_keras_object(n_critic)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "latent_dim": self.latent_dim,
+            "n_critic": n_critic,
+            "clip_value": self.clip_value,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("generator", "critic"):
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
+        if isinstance(config["n_critic"], dict):
+            config["n_critic"] = schedules.get(config["n_critic"])
+        return cls(**config)
+
+
+def _model_input_shape(model):
+    """The declared input shape of a Functional/Sequential model, else None."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs or len(inputs) != 1:
+        return None
+    return tuple(inputs[0].shape)
+
+
+def _shapes_match(expected, actual):
+    return len(expected) == len(actual) and all(
+        e is None or a is None or e == a for e, a in zip(expected, actual)
+    )
