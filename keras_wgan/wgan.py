@@ -72,6 +72,10 @@ class WGAN(Trainer):
         seed: Seed of the noise generator (an int, or None for a random one).
             The noise state is saved with the model.
 
+    The model is built (and its arguments checked) on construction, so a
+    subclass that adds variables creates them in `build()`, before calling
+    `super().build()`, as Keras requires of built layers.
+
     Example:
 
     ```python

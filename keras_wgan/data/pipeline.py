@@ -1,0 +1,231 @@
+"""What every data source shares: batching for a WGAN training step, image
+resizing and cropping, and scaling to [-1, 1]."""
+
+import numbers
+
+import tensorflow as tf
+
+from keras_wgan import schedules
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """Returns `value` as an int; raises unless it is an integer >= `minimum`."""
+    if not _is_int(value):
+        raise TypeError(
+            f"`{name}` must be an integer >= {minimum}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
+    return int(value)
+
+
+def check_seed(seed) -> int | None:
+    if seed is None:
+        return None
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative int or None. Received: seed={seed!r}")
+    return int(seed)
+
+
+def check_image_size(image_size, require_multiple_of=None) -> int | None:
+    """Validates an optional square image size (and, when given, that it is
+    a multiple of `require_multiple_of`)."""
+    if image_size is None:
+        return None
+    image_size = check_int("image_size", image_size, 1)
+    if require_multiple_of is not None:
+        check_multiple(image_size, image_size, require_multiple_of)
+    return image_size
+
+
+def check_multiple(height, width, multiple, source=None) -> None:
+    """Raises unless both image sides are multiples of `multiple`."""
+    multiple = check_int("require_multiple_of", multiple, 1)
+    if height % multiple or width % multiple:
+        suggestion = max(multiple, -(-max(height, width) // multiple) * multiple)
+        origin = f" of source {source!r}" if source is not None else ""
+        raise ValueError(
+            f"The images{origin} are {height}x{width}, but the architecture needs "
+            f"sides that are multiples of {multiple} (require_multiple_of={multiple}). "
+            f"Pass image_size={suggestion}, for example, to resize them."
+        )
+
+
+def n_critic_of(n_critic) -> int:
+    """The critic batches in one training batch: `n_critic` itself, or the
+    base `n_critic` of a schedule (`"paper"` or a `CriticSchedule`)."""
+    if _is_int(n_critic):
+        return check_int("n_critic", n_critic, 1)
+    return schedules.get(n_critic).n_critic
+
+
+def batch_for_wgan(
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    n_critic=1,
+    *,
+    shuffle_buffer: int = 0,
+    seed: int | None = None,
+    repeat: bool = False,
+    map_fn=None,
+    prefetch: bool = True,
+) -> tf.data.Dataset:
+    """Shuffles, repeats, maps and batches a dataset of single samples for
+    `keras_wgan.WGAN`.
+
+    A WGAN training step runs `n_critic` critic updates, each on its own
+    batch of `batch_size` real samples, so each element of the result holds
+    `n_critic * batch_size` samples; an incomplete last batch is dropped.
+    The order is shuffle (each pass in a new order), repeat, `map_fn`,
+    batch, prefetch: shuffling before `map_fn` lets a source shuffle cheap
+    items (file names, encoded images, uint8 arrays) and decode them after.
+
+    Args:
+        dataset: A `tf.data.Dataset` of single samples.
+        batch_size: Samples per critic batch.
+        n_critic: Critic batches per training batch: an int, or a schedule
+            (`"paper"`, a `keras_wgan.schedules.CriticSchedule`) whose base
+            `n_critic` is used.
+        shuffle_buffer: Size of the shuffle buffer; 0 to keep the order (for
+            sources whose samples are already independent draws). A buffer
+            as large as the dataset gives a uniform shuffle.
+        seed: Shuffle seed (a non-negative int), or None for a random order.
+        repeat: Whether to repeat the dataset forever (then `fit` needs
+            `steps_per_epoch`). Batches may then straddle two passes.
+        map_fn: Optional function applied to each sample after shuffling.
+        prefetch: Whether to prefetch batches (`tf.data.AUTOTUNE`).
+
+    Returns:
+        A `tf.data.Dataset` of batches of `n_critic * batch_size` samples.
+
+    Example:
+
+    >>> data = tf.data.Dataset.range(100).map(lambda i: tf.cast(i, "float32"))
+    >>> batches = batch_for_wgan(data, batch_size=8, n_critic=5, shuffle_buffer=100, seed=0)
+    >>> [int(b.shape[0]) for b in batches]
+    [40, 40]
+    """
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(
+            f"`dataset` must be a tf.data.Dataset. Received: {type(dataset).__name__}"
+        )
+    batch_size = check_int("batch_size", batch_size, 1)
+    total = batch_size * n_critic_of(n_critic)
+    shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, 0)
+    seed = check_seed(seed)
+    if not isinstance(repeat, bool):
+        raise TypeError(f"`repeat` must be True or False. Received: repeat={repeat!r}")
+    size = int(dataset.cardinality())
+    if size == 0 or (not repeat and 0 <= size < total):
+        raise ValueError(
+            f"The dataset has {size} samples, fewer than one training batch of "
+            f"n_critic * batch_size = {total} samples, and whole batches only are "
+            "kept. Use more data, a smaller batch_size or n_critic, or repeat=True."
+        )
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    if map_fn is not None:
+        dataset = dataset.map(map_fn, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.batch(total, drop_remainder=True)
+    if prefetch:
+        dataset = dataset.prefetch(AUTOTUNE)
+    return dataset
+
+
+def resize_and_center_crop(image: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Resizes an image `(height, width, channels)` so that its shorter side
+    is `image_size`, keeping its aspect ratio, then crops the central
+    `image_size x image_size` square (as torchvision's `Resize` then
+    `CenterCrop` in the reference implementation).
+
+    Resizing is bilinear with antialiasing (a triangle filter as wide as the
+    scale when shrinking, like PIL's); an image whose shorter side is
+    already `image_size` is only cropped, pixel for pixel. The crop starts
+    at `(longer - image_size) // 2`.
+
+    Args:
+        image: A float image tensor `(height, width, channels)`.
+        image_size: Side of the output square.
+
+    Returns:
+        A float32 tensor `(image_size, image_size, channels)`.
+
+    Example:
+
+    >>> image = tf.reshape(tf.range(12, dtype="float32"), (3, 4, 1))
+    >>> resize_and_center_crop(image, 3)[..., 0].numpy()
+    array([[ 0.,  1.,  2.],
+           [ 4.,  5.,  6.],
+           [ 8.,  9., 10.]], dtype=float32)
+    """
+    image = tf.cast(image, tf.float32)
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    short = tf.minimum(height, width)
+    scale = tf.cast(image_size, tf.float64) / tf.cast(short, tf.float64)
+
+    def scaled(side):
+        # The shorter side becomes exactly image_size; the longer is rounded.
+        return tf.where(
+            side == short,
+            image_size,
+            tf.cast(tf.round(tf.cast(side, tf.float64) * scale), tf.int32),
+        )
+
+    new_height, new_width = scaled(height), scaled(width)
+    image = tf.cond(
+        short == image_size,
+        lambda: image,
+        lambda: tf.image.resize(
+            image, tf.stack([new_height, new_width]), method="bilinear", antialias=True
+        ),
+    )
+    top = (new_height - image_size) // 2
+    left = (new_width - image_size) // 2
+    image = image[top : top + image_size, left : left + image_size]
+    return tf.ensure_shape(image, (image_size, image_size, image.shape[-1]))
+
+
+def scale_to_unit_range(image: tf.Tensor, value_range=(0.0, 255.0)) -> tf.Tensor:
+    """Maps values in `value_range = (low, high)` linearly to [-1, 1], as
+    float32, clipped to [-1, 1]. `(0, 255)` maps 0 to -1 and 255 to 1
+    exactly; `(-1, 1)` leaves the values as they are.
+
+    Example:
+
+    >>> scale_to_unit_range(tf.constant([0, 51, 255], tf.uint8)).numpy()
+    array([-1. , -0.6,  1. ], dtype=float32)
+    """
+    low, high = (float(v) for v in value_range)
+    image = tf.cast(image, tf.float32)
+    if (low, high) != (-1.0, 1.0):
+        # Dividing by the half-range (127.5 for uint8, exact in float32) maps
+        # the ends exactly onto -1 and 1.
+        image = (image - low) / ((high - low) / 2.0) - 1.0
+    return tf.clip_by_value(image, -1.0, 1.0)
+
+
+def check_value_range(value_range) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not low < high or not all(map(_finite, (low, high))):
+        raise ValueError(
+            "`value_range` must be a pair (low, high) of finite numbers with "
+            f"low < high, e.g. (0, 255). Received: value_range={value_range!r}"
+        )
+    return low, high
+
+
+def _finite(x) -> bool:
+    return x == x and abs(x) != float("inf")

@@ -1,0 +1,217 @@
+"""The DCGAN generator and critic of the WGAN reference implementation
+(martinarjovsky/WassersteinGAN, `models/dcgan.py`), channels-last.
+
+Both networks are pyramids of 4x4 convolutions between the image size and a
+4x4 feature map; the number of filters doubles as the maps halve. As in the
+reference, no convolution has a bias, kernels start from N(0, 0.02) and
+batch normalization scales from N(1, 0.02) with zero offsets. Batch
+normalization uses PyTorch's defaults (momentum 0.1, i.e. Keras
+`momentum=0.9`, and epsilon 1e-5).
+"""
+
+import keras
+from keras import layers
+
+from keras_wgan.models._common import Seeds, check_bool, check_int, is_int, normal
+
+_CONV_STDDEV = 0.02
+
+
+def _check_image_size(image_size) -> int:
+    # The reference asserts a multiple of 16, but its pyramids halve the size
+    # down to exactly 4x4 (and double 4x4 up to exactly the size), so only
+    # powers of two work: 48 would loop forever in its generator.
+    if not is_int(image_size) or image_size < 16 or image_size & (image_size - 1):
+        raise ValueError(
+            "`image_size` must be a power of two >= 16 (16, 32, 64, 128, ...): a "
+            "multiple of 16 that the 4x4 stride-2 pyramid can halve down to 4x4. "
+            f"Received: image_size={image_size!r}"
+        )
+    return int(image_size)
+
+
+def _batch_norm(x, prefix, seeds):
+    return layers.BatchNormalization(
+        momentum=0.9,
+        epsilon=1e-5,
+        gamma_initializer=normal(1.0, _CONV_STDDEV, seeds),
+        beta_initializer="zeros",
+        name=f"{prefix}_bn",
+    )(x)
+
+
+def _block(x, conv, prefix, batch_norm, activation, seeds):
+    """conv -> [batch norm] -> activation, the reference's building block."""
+    x = conv(x)
+    if batch_norm:
+        x = _batch_norm(x, prefix, seeds)
+    if activation == "relu":
+        return layers.ReLU(name=f"{prefix}_relu")(x)
+    return layers.LeakyReLU(negative_slope=0.2, name=f"{prefix}_lrelu")(x)
+
+
+def _conv(filters, kernel_size, strides, padding, name, seeds, transpose=False):
+    cls = layers.Conv2DTranspose if transpose else layers.Conv2D
+    return cls(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        use_bias=False,
+        kernel_initializer=normal(0.0, _CONV_STDDEV, seeds),
+        name=name,
+    )
+
+
+def dcgan_generator(
+    image_size: int = 64,
+    latent_dim: int = 100,
+    channels: int = 3,
+    filters: int = 64,
+    extra_layers: int = 0,
+    batch_norm: bool = True,
+    seed: int | None = None,
+    name: str = "dcgan_generator",
+) -> keras.Model:
+    """The DCGAN generator of the WGAN paper: latent vectors to images in
+    [-1, 1].
+
+    Layers: a 4x4 transposed convolution from the 1x1 latent "image" to a
+    4x4 map of `filters * image_size / 8` channels; then 4x4 stride-2
+    transposed convolutions, each halving the channels, up to
+    `image_size / 2` (where `filters` channels remain); `extra_layers` 3x3
+    convolutions at that size; a final 4x4 stride-2 transposed convolution to
+    `channels` and tanh. Every convolution but the last is followed by batch
+    normalization (unless `batch_norm=False`, the reference's
+    `DCGAN_G_nobn`) and ReLU. That is `log2(image_size / 4) + 1` transposed
+    convolutions in all.
+
+    Args:
+        image_size: Height and width of the images, a power of two >= 16.
+        latent_dim: Size of the latent vectors the model takes,
+            `(batch, latent_dim)`.
+        channels: Channels of the images (1 for grayscale, 3 for RGB, or any
+            other positive number).
+        filters: Channels before the last layer (the reference's `ngf`); the
+            layers before have `filters * 2**k`.
+        extra_layers: Number of extra 3x3 convolution blocks before the last
+            layer (the reference's `n_extra_layers`).
+        batch_norm: Whether to use batch normalization.
+        seed: Seed of the weight initializers, or None to draw from Keras's
+            global seed.
+        name: Name of the model.
+
+    Returns:
+        A Functional `keras.Model` from `(batch, latent_dim)` to
+        `(batch, image_size, image_size, channels)`.
+
+    Example:
+
+    >>> generator = dcgan_generator(image_size=16, latent_dim=8, channels=1, filters=8)
+    >>> generator.output_shape
+    (None, 16, 16, 1)
+    """
+    image_size = _check_image_size(image_size)
+    latent_dim = check_int("latent_dim", latent_dim, 1)
+    channels = check_int("channels", channels, 1)
+    filters = check_int("filters", filters, 1)
+    extra_layers = check_int("extra_layers", extra_layers, 0)
+    batch_norm = check_bool("batch_norm", batch_norm)
+    seeds = Seeds(seed)
+
+    z = keras.Input((latent_dim,), name="latent")
+    x = layers.Reshape((1, 1, latent_dim), name="latent_as_image")(z)
+    width = filters * image_size // 8
+    x = _block(
+        x,
+        _conv(width, 4, 1, "valid", "initial_conv", seeds, transpose=True),
+        "initial",
+        batch_norm,
+        "relu",
+        seeds,
+    )
+    size, index = 4, 0
+    while size < image_size // 2:
+        width //= 2
+        # 'same' padding of a 4x4 stride-2 transposed convolution pads 1 on
+        # each side: PyTorch's padding=1, output exactly twice the input.
+        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds, transpose=True)
+        x = _block(x, conv, f"pyramid_{index}", batch_norm, "relu", seeds)
+        size, index = size * 2, index + 1
+    for index in range(extra_layers):
+        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds)
+        x = _block(x, conv, f"extra_{index}", batch_norm, "relu", seeds)
+    x = _conv(channels, 4, 2, "same", "final_conv", seeds, transpose=True)(x)
+    images = layers.Activation("tanh", name="tanh")(x)
+    return keras.Model(z, images, name=name)
+
+
+def dcgan_critic(
+    image_size: int = 64,
+    channels: int = 3,
+    filters: int = 64,
+    extra_layers: int = 0,
+    batch_norm: bool = True,
+    seed: int | None = None,
+    name: str = "dcgan_critic",
+) -> keras.Model:
+    """The DCGAN critic of the WGAN paper: images to one score per sample.
+
+    Layers: a 4x4 stride-2 convolution to `filters` channels and
+    LeakyReLU(0.2); `extra_layers` 3x3 convolution blocks; 4x4 stride-2
+    convolutions, each doubling the channels, down to a 4x4 map, each
+    followed by batch normalization (unless `batch_norm=False`, the
+    reference's `DCGAN_D_nobn`) and LeakyReLU(0.2); a final 4x4 'valid'
+    convolution to one channel, flattened. That is
+    `log2(image_size / 4) + 1` convolutions plus the extra ones. There is no
+    final activation: the output is the critic's score f(x).
+
+    The reference critic returns the mean score over the batch; this one
+    returns each sample's score, which is what `keras_wgan.WGAN` expects.
+
+    Args:
+        image_size: Height and width of the images, a power of two >= 16.
+        channels: Channels of the images.
+        filters: Channels of the first convolution (the reference's `ndf`).
+        extra_layers: Number of extra 3x3 convolution blocks after the first
+            layer (the reference's `n_extra_layers`).
+        batch_norm: Whether to use batch normalization.
+        seed: Seed of the weight initializers, or None to draw from Keras's
+            global seed.
+        name: Name of the model.
+
+    Returns:
+        A Functional `keras.Model` from
+        `(batch, image_size, image_size, channels)` to `(batch, 1)`.
+
+    Example:
+
+    >>> critic = dcgan_critic(image_size=16, channels=1, filters=8)
+    >>> critic.output_shape
+    (None, 1)
+    """
+    image_size = _check_image_size(image_size)
+    channels = check_int("channels", channels, 1)
+    filters = check_int("filters", filters, 1)
+    extra_layers = check_int("extra_layers", extra_layers, 0)
+    batch_norm = check_bool("batch_norm", batch_norm)
+    seeds = Seeds(seed)
+
+    images = keras.Input((image_size, image_size, channels), name="images")
+    # 'same' padding of a 4x4 stride-2 convolution on an even size pads 1 on
+    # each side, as PyTorch's padding=1.
+    x = _conv(filters, 4, 2, "same", "initial_conv", seeds)(images)
+    x = layers.LeakyReLU(negative_slope=0.2, name="initial_lrelu")(x)
+    size, width = image_size // 2, filters
+    for index in range(extra_layers):
+        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds)
+        x = _block(x, conv, f"extra_{index}", batch_norm, "leaky_relu", seeds)
+    index = 0
+    while size > 4:
+        width *= 2
+        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds)
+        x = _block(x, conv, f"pyramid_{index}", batch_norm, "leaky_relu", seeds)
+        size, index = size // 2, index + 1
+    x = _conv(1, 4, 1, "valid", "final_conv", seeds)(x)
+    scores = layers.Flatten(name="score")(x)
+    return keras.Model(images, scores, name=name)

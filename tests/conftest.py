@@ -1,0 +1,54 @@
+"""Shared fixtures: the suite runs once per backend (KERAS_BACKEND is fixed at
+import), so tests are written once and compared against NumPy references
+and golden numbers that hold on every backend."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import keras_wgan
+
+BACKEND = keras.backend.backend()
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+class FixedNoiseWGAN(keras_wgan.WGAN):
+    """A WGAN whose noise comes from a fixed table, draw after draw, so every
+    backend sees the same latent vectors. The draw counter is a model
+    variable, so compiled steps read a new row each time."""
+
+    def __init__(self, *args, noise=None, **kwargs):
+        self.noise_table = np.asarray(noise, "float32")
+        super().__init__(*args, **kwargs)
+
+    def build(self, input_shape=None):
+        if not self.built:  # state is created in build(): WGAN builds in __init__
+            self.draws = self.add_weight(
+                shape=(), dtype="int32", initializer="zeros", trainable=False, name="draws"
+            )
+        super().build(input_shape)
+
+    def sample_latent(self, batch_size):
+        z = ops.take(ops.convert_to_tensor(self.noise_table), self.draws.value, axis=0)
+        self.draws.assign_add(1)
+        return z
+
+
+def to_numpy(x):
+    return ops.convert_to_numpy(x)
+
+
+def weights_of(model):
+    return [to_numpy(v) for v in model.weights]

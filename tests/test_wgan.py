@@ -1,0 +1,329 @@
+"""WGAN training against a NumPy implementation of Algorithm 1, on every backend."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_wgan
+from tests.conftest import BACKEND, FixedNoiseWGAN, to_numpy
+
+LATENT, DIM, BATCH = 3, 2, 4
+
+
+def linear_models(rng):
+    """G(z) = z Wg + bg and f(x) = x Wd + bd, with given initial weights."""
+    generator = keras.Sequential([keras.Input((LATENT,)), keras.layers.Dense(DIM)], name="gen")
+    critic = keras.Sequential([keras.Input((DIM,)), keras.layers.Dense(1)], name="critic")
+    weights = {
+        "wg": rng.normal(size=(LATENT, DIM)).astype("float32"),
+        "bg": rng.normal(size=(DIM,)).astype("float32"),
+        # Some entries outside [-c, c]: WGAN must clip the initial weights.
+        "wd": rng.normal(scale=0.08, size=(DIM, 1)).astype("float32"),
+        "bd": np.array([0.3], "float32"),
+    }
+    generator.set_weights([weights["wg"], weights["bg"]])
+    critic.set_weights([weights["wd"], weights["bd"]])
+    return generator, critic, weights
+
+
+class NumpyRMSprop:
+    """Keras's RMSprop: v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps)."""
+
+    def __init__(self, lr, rho=0.99, eps=1e-16):
+        self.lr, self.rho, self.eps, self.v = lr, rho, eps, {}
+
+    def step(self, name, w, g):
+        v = self.rho * self.v.get(name, 0.0) + (1 - self.rho) * g**2
+        self.v[name] = v
+        return w - self.lr * g / np.sqrt(v + self.eps)
+
+
+def numpy_wgan(weights, real, noise, n_critic, clip, lr, steps):
+    """Algorithm 1 of the paper for the linear models, gradients by hand."""
+    w = {k: v.astype("float64") for k, v in weights.items()}
+    w["wd"], w["bd"] = np.clip(w["wd"], -clip, clip), np.clip(w["bd"], -clip, clip)
+    critic_opt, gen_opt = NumpyRMSprop(lr), NumpyRMSprop(lr)
+    critic_losses, gen_losses, draw = [], [], 0
+    for step in range(steps):
+        batches = real[step * n_critic * BATCH : (step + 1) * n_critic * BATCH]
+        for i in range(n_critic):
+            x = batches[i * BATCH : (i + 1) * BATCH]
+            fake = noise[draw] @ w["wg"] + w["bg"]
+            draw += 1
+            loss = ((fake @ w["wd"]).mean() + w["bd"][0]) - ((x @ w["wd"]).mean() + w["bd"][0])
+            critic_losses.append(loss)
+            grad_wd = (fake.mean(0) - x.mean(0))[:, None]
+            w["wd"] = np.clip(critic_opt.step("wd", w["wd"], grad_wd), -clip, clip)
+            w["bd"] = np.clip(critic_opt.step("bd", w["bd"], np.zeros(1)), -clip, clip)
+        z = noise[draw]
+        draw += 1
+        gen_losses.append(-(((z @ w["wg"] + w["bg"]) @ w["wd"]).mean() + w["bd"][0]))
+        grad_wg = -np.outer(z.mean(0), w["wd"][:, 0])
+        grad_bg = -w["wd"][:, 0]
+        w["wg"] = gen_opt.step("wg", w["wg"], grad_wg)
+        w["bg"] = gen_opt.step("bg", w["bg"], grad_bg)
+    return w, np.mean(critic_losses), np.mean(gen_losses)
+
+
+def optimizers(lr):
+    return [keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16) for _ in range(2)]
+
+
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_training_matches_numpy_algorithm_1(n_critic):
+    rng = np.random.default_rng(0)
+    generator, critic, weights = linear_models(rng)
+    steps, clip, lr = 4, 0.05, 1e-3
+    real = rng.normal(loc=[1.0, -2.0], size=(steps * n_critic * BATCH, DIM)).astype("float32")
+    noise = rng.normal(size=(steps * (n_critic + 1), BATCH, LATENT)).astype("float32")
+    wgan = FixedNoiseWGAN(
+        generator, critic, latent_dim=LATENT, n_critic=n_critic, clip_value=clip, noise=noise
+    )
+    wgan.compile(*optimizers(lr))
+    history = wgan.fit(real, batch_size=n_critic * BATCH, shuffle=False, epochs=1, verbose=0)
+
+    expected, critic_loss, gen_loss = numpy_wgan(weights, real, noise, n_critic, clip, lr, steps)
+    wg, bg = generator.get_weights()
+    wd, bd = critic.get_weights()
+    np.testing.assert_allclose(wg, expected["wg"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bg, expected["bg"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(wd, expected["wd"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bd, expected["bd"], rtol=1e-4, atol=1e-6)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    np.testing.assert_allclose(logs["critic_loss"], critic_loss, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(logs["wasserstein_estimate"], -critic_loss, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(logs["generator_loss"], gen_loss, rtol=1e-4, atol=1e-7)
+    assert logs["critic_iterations"] == steps * n_critic
+    assert logs["generator_iterations"] == steps
+    assert int(to_numpy(wgan.draws)) == steps * (n_critic + 1)
+
+
+def test_initial_critic_weights_are_clipped_and_generator_is_not():
+    rng = np.random.default_rng(0)
+    generator, critic, weights = linear_models(rng)
+    keras_wgan.WGAN(generator, critic, latent_dim=LATENT, clip_value=0.05)
+    np.testing.assert_array_equal(critic.get_weights()[0], np.clip(weights["wd"], -0.05, 0.05))
+    np.testing.assert_array_equal(critic.get_weights()[1], np.float32([0.05]))
+    np.testing.assert_array_equal(generator.get_weights()[0], weights["wg"])
+    for variable in critic.trainable_variables:
+        assert isinstance(variable.constraint, keras_wgan.WeightClip)
+    for variable in generator.trainable_variables:
+        assert variable.constraint is None
+
+
+def conv_models():
+    """Tiny DCGAN-like models with batch normalization in both networks."""
+    generator = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(4 * 4 * 8, use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+            keras.layers.Reshape((4, 4, 8)),
+            keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),
+        ]
+    )
+    critic = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(8, 4, strides=2, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.LeakyReLU(0.2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
+    return generator, critic
+
+
+def test_every_critic_variable_is_clipped_after_training():
+    generator, critic = conv_models()
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=2, clip_value=0.01, seed=0)
+    wgan.compile(*optimizers(1e-2))
+    real = np.random.default_rng(0).uniform(-1, 1, size=(2 * 8 * 5, 8, 8, 1)).astype("float32")
+    wgan.fit(real, batch_size=16, epochs=1, verbose=0)
+    names = set()
+    for variable in critic.trainable_variables:
+        value = to_numpy(variable)
+        assert np.all(np.abs(value) <= 0.01 + 1e-9), variable.path
+        names.add(variable.name)
+    assert {"kernel", "gamma", "beta", "bias"} <= names  # every kind of weight
+    # With lr 1e-2 the clip is active: some critic weights sit on the boundary.
+    assert max(np.abs(to_numpy(v)).max() for v in critic.trainable_variables) == pytest.approx(0.01)
+    assert max(np.abs(to_numpy(v)).max() for v in generator.trainable_variables) > 0.1
+
+
+def test_paper_schedule_counts_and_compiles_once():
+    """The reference schedule over its warm-up (25 generator iterations of 100
+    critic iterations) and beyond, against the schedule's formula."""
+    traces = []
+
+    class CountingWGAN(keras_wgan.WGAN):
+        def _wgan_train_step(self, data):
+            traces.append(1)  # Python runs this once per trace (every step on torch)
+            return super()._wgan_train_step(data)
+
+    generator = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    critic = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    wgan = CountingWGAN(generator, critic, latent_dim=1, n_critic="paper", seed=0)
+    wgan.compile()
+    steps = 530
+    real = np.zeros((steps * 5, 1), "float32")
+    history = wgan.fit(real, batch_size=5, steps_per_epoch=53, epochs=10, verbose=0)
+
+    g = c = pending = 0
+    expected = []
+    for _ in range(steps):
+        c, pending = c + 5, pending + 5
+        if pending >= (100 if g < 25 or g % 500 == 0 else 5):
+            g, pending = g + 1, 0
+        expected.append((g, c))
+    # 25 warm-up iterations of 100 critic iterations take 500 steps; then one per step.
+    assert expected[499] == (25, 2500) and expected[-1] == (55, 2650)
+    got = list(zip(history.history["generator_iterations"], history.history["critic_iterations"]))
+    assert got == [expected[53 * (e + 1) - 1] for e in range(10)]
+    if BACKEND != "torch":  # torch runs eagerly: Python runs every step
+        assert len(traces) == 1
+
+
+def test_schedule_with_burst_matches_formula():
+    schedule = keras_wgan.PaperSchedule(
+        n_critic=2, warmup_generator_iterations=2, warmup_critic_iterations=5, burst_every=4
+    )
+    generator = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    critic = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=1, n_critic=schedule, seed=0)
+    wgan.compile()
+    history = wgan.fit(
+        np.zeros((2 * 30, 1), "float32"), batch_size=2, steps_per_epoch=1, epochs=30, verbose=0
+    )
+    g = pending = 0
+    for step in range(30):
+        pending += 2
+        if pending >= (5 if g < 2 or g % 4 == 0 else 2):
+            g, pending = g + 1, 0
+        assert history.history["generator_iterations"][step] == g
+    assert g == 18  # bursts before generator iterations 0, 1, 4, 8, 12 and 16
+
+
+def test_each_step_draws_fresh_noise():
+    """With learning rate 0 the networks never change, so the critic loss
+    varies from step to step only through the noise."""
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, n_critic=1, seed=3)
+    wgan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    history = wgan.fit(np.ones((4 * 4, 2), "float32"), batch_size=4, epochs=4, verbose=0)
+    losses = history.history["critic_loss"]
+    assert len(set(np.round(losses, 9))) == 4, losses
+
+
+def test_labels_are_ignored():
+    def train(with_labels):
+        keras.utils.set_random_seed(7)
+        generator, critic = conv_models()
+        wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=2, seed=0)
+        wgan.compile()
+        images = np.random.default_rng(1).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
+        data = tf.data.Dataset.from_tensor_slices(images)
+        if with_labels:
+            labels = tf.data.Dataset.from_tensor_slices(np.arange(32))
+            data = tf.data.Dataset.zip((data, labels))
+        wgan.fit(data.batch(16), epochs=1, verbose=0)
+        return [to_numpy(v) for v in wgan.weights]
+
+    for a, b in zip(train(False), train(True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_call_generate_and_evaluate():
+    rng = np.random.default_rng(0)
+    generator, critic, weights = linear_models(rng)
+    noise = rng.normal(size=(1, 8, LATENT)).astype("float32")
+    wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, clip_value=0.05, noise=noise)
+    wgan.compile()
+    z = rng.normal(size=(5, LATENT)).astype("float32")
+    np.testing.assert_allclose(to_numpy(wgan(z)), z @ weights["wg"] + weights["bg"], rtol=1e-5)
+
+    samples = wgan.generate(5, seed=11)
+    z = np.random.default_rng(11).standard_normal((5, LATENT)).astype("float32")
+    np.testing.assert_allclose(samples, z @ weights["wg"] + weights["bg"], rtol=1e-5)
+    np.testing.assert_array_equal(wgan.generate(5, seed=11), samples)
+
+    real = rng.normal(size=(8, DIM)).astype("float32")
+    result = wgan.evaluate(real, batch_size=8, verbose=0, return_dict=True)
+    wd = np.clip(weights["wd"], -0.05, 0.05)
+    fake = noise[0] @ weights["wg"] + weights["bg"]
+    estimate = (real @ wd).mean() - (fake @ wd).mean()
+    np.testing.assert_allclose(result["wasserstein_estimate"], estimate, rtol=1e-4)
+    np.testing.assert_allclose(result["critic_loss"], -estimate, rtol=1e-4)
+    np.testing.assert_allclose(result["generator_loss"], -(fake @ wd).mean() - 0.05, rtol=1e-4)
+
+
+class SubclassedGenerator(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(8, activation="relu")
+        self.out = keras.layers.Dense(2)
+
+    def call(self, z, training=False):
+        return self.out(self.hidden(z))
+
+
+class SubclassedCritic(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(8, activation="relu")
+        self.out = keras.layers.Dense(1)
+
+    def call(self, x, training=False):
+        return self.out(self.hidden(x))
+
+
+def test_subclassed_and_functional_models_train():
+    inputs = keras.Input((4,))
+    functional = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    for generator in (SubclassedGenerator(), functional):
+        wgan = keras_wgan.WGAN(generator, SubclassedCritic(), latent_dim=4, n_critic=2, seed=0)
+        wgan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        before = [to_numpy(v).copy() for v in generator.trainable_variables]
+        history = wgan.fit(np.ones((2 * 8 * 3, 2), "float32"), batch_size=16, verbose=0)
+        assert history.history["generator_iterations"] == [3.0]
+        for b, v in zip(before, generator.trainable_variables):
+            assert not np.allclose(b, to_numpy(v))
+        for v in wgan.critic.trainable_variables:
+            assert np.abs(to_numpy(v)).max() <= 0.01 + 1e-9
+
+
+def test_default_optimizers_are_the_papers_rmsprop():
+    wgan = keras_wgan.WGAN(*conv_models(), latent_dim=8)
+    wgan.compile()
+    for optimizer in (wgan.generator_optimizer, wgan.critic_optimizer):
+        assert isinstance(optimizer, keras.optimizers.RMSprop)
+        assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(5e-5)
+        assert optimizer.rho == 0.99 and optimizer.epsilon == 1e-16
+    assert wgan.generator_optimizer is not wgan.critic_optimizer
+    assert set(wgan.optimizer.optimizers) == {wgan.generator_optimizer, wgan.critic_optimizer}
+
+
+def test_mixed_bfloat16():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    generator, critic = conv_models()
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=2, seed=0)
+    wgan.compile(*optimizers(1e-3))
+    real = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")
+    history = wgan.fit(real, batch_size=16, epochs=2, verbose=0)
+    assert keras.backend.standardize_dtype(critic(real[:2]).dtype) == "bfloat16"
+    for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
+        assert np.all(np.isfinite(history.history[name]))
+    np.testing.assert_allclose(
+        history.history["wasserstein_estimate"], -np.array(history.history["critic_loss"])
+    )
+    # Losses are float32 even when the scores are bfloat16.
+    scores = keras.ops.cast(keras.ops.array([1.0, 2.0, 4.0]), "bfloat16")
+    assert keras.backend.standardize_dtype(keras_wgan.losses.critic_loss(scores, scores).dtype) == "float32"
+    for v in critic.trainable_variables + generator.trainable_variables:
+        assert keras.backend.standardize_dtype(v.dtype) == "float32"
+        assert np.all(np.isfinite(to_numpy(v)))
+    assert history.history["generator_iterations"][-1] == 8
