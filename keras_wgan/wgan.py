@@ -299,7 +299,7 @@ class WGAN(Trainer):
         if size is not None and size % n:
             raise ValueError(f"{message} Received a batch of {size} samples.")
         if size is None:
-            self._assert_splits(ops.shape(real)[0], n, message)
+            real = self._check_splits(real, n, message)
         return ops.reshape(real, (n, -1) + tuple(ops.shape(real)[1:]))
 
     def _critic_update(self, real, batch_size):
@@ -390,6 +390,20 @@ class WGAN(Trainer):
         return np.concatenate(chunks).astype("float32")
 
     # ---------------------------------------------------------- serialization
+
+    _NOISE_STATE_KEY = "noise_seed_state"
+
+    def save_own_variables(self, store):
+        # Keras does not save seed generators; the noise state is part of
+        # the training state, so that training resumes exactly.
+        super().save_own_variables(store)
+        store[self._NOISE_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        own = {key: store[key] for key in store.keys() if key != self._NOISE_STATE_KEY}
+        super().load_own_variables(own)
+        if self._NOISE_STATE_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._NOISE_STATE_KEY])
 
     def get_config(self):
         n_critic = self.n_critic

@@ -274,14 +274,22 @@ class EvaluationCallback(keras.callbacks.Callback):
         # Imported here, as Keras's TensorBoard callback does, so that the
         # callback costs nothing on other backends until it writes.
         import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
 
         if self._summary_writer is None:
             self._summary_writer = tf.summary.create_file_writer(
                 os.path.join(self.log_dir, "eval")
             )
+        # What `tf.summary.scalar` writes, through TensorFlow's own
+        # `tf.summary.write`: `tf.summary.scalar` lives in the `tensorboard`
+        # package, which TensorFlow no longer installs.
+        metadata = summary_pb2.SummaryMetadata(data_class=summary_pb2.DATA_CLASS_SCALAR)
+        metadata.plugin_data.plugin_name = "scalars"
         step = record["generator_iteration"]
         with self._summary_writer.as_default():
             for key, value in record.items():
                 if key != "generator_iteration" and isinstance(value, (int, float)):
-                    tf.summary.scalar(key, value, step=step)
+                    tf.summary.write(
+                        key, tf.constant(value, tf.float32), step=step, metadata=metadata
+                    )
         self._summary_writer.flush()

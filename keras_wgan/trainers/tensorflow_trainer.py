@@ -29,7 +29,10 @@ class TensorFlowTrainer(keras.Model):
     def _run_if(self, pred, fn):
         tf.cond(pred, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
-    def _assert_splits(self, batch_size, n, message):
+    def _check_splits(self, real, n, message):
         # With tf.data the batch size is often unknown while tracing
-        # (`drop_remainder=False`), so the check has to run in the graph.
-        tf.debugging.assert_equal(tf.math.floormod(batch_size, n), 0, message=message)
+        # (`drop_remainder=False`), so the check runs in the graph, before
+        # the reshape that would otherwise fail with a cryptic message.
+        check = tf.debugging.assert_equal(tf.math.floormod(tf.shape(real)[0], n), 0, message=message)
+        with tf.control_dependencies([check]):
+            return tf.identity(real)

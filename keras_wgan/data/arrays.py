@@ -1,0 +1,183 @@
+"""Samples from NumPy arrays: `.npy` and `.npz` files or arrays in memory."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_wgan.data import pipeline
+
+# Keys tried, in this order, when an .npz file holds several arrays.
+SAMPLE_KEYS = ("images", "image", "x", "x_train", "samples", "data")
+
+
+def read_array(path_or_array, key: str | None = None) -> np.ndarray:
+    """Returns the array held by an `.npy` or `.npz` file, or the array
+    given.
+
+    An `.npz` file's array is the one named `key`, else its only array, else
+    the first of `SAMPLE_KEYS` it holds (so an `images`/`labels` file gives
+    its images).
+
+    Example:
+
+    ```python
+    images = read_array("../shared/data/mnist_test.npz")  # (10000, 28, 28) uint8
+    ```
+    """
+    if not isinstance(path_or_array, (str, os.PathLike)):
+        if key is not None:
+            raise ValueError(f"`key` applies to .npz files only. Received: key={key!r}")
+        try:
+            return np.asarray(path_or_array)
+        except Exception as error:  # e.g. ragged nested lists
+            raise ValueError(
+                "Expected a path to an .npy or .npz file or an array. Received: "
+                f"{type(path_or_array).__name__}: {error}"
+            ) from error
+    path = os.fspath(path_or_array)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No such .npy or .npz file: {path!r}")
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".npy":
+        if key is not None:
+            raise ValueError(
+                f"`key` applies to .npz files only; {path!r} is an .npy file. "
+                f"Received: key={key!r}"
+            )
+        return np.load(path, allow_pickle=False)
+    if extension != ".npz":
+        raise ValueError(f"Expected an .npy or .npz file. Received: {path!r}")
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.files)
+        if key is None:
+            if len(keys) == 1:
+                key = keys[0]
+            else:
+                key = next((k for k in SAMPLE_KEYS if k in keys), None)
+            if key is None:
+                raise ValueError(
+                    f"Cannot tell which array of {path!r} holds the samples: it holds "
+                    f"{keys}, none of them named one of {list(SAMPLE_KEYS)}. Pass key=..."
+                )
+        elif key not in keys:
+            raise ValueError(f"{path!r} has no array {key!r}; it holds {keys}.")
+        return archive[key]
+
+
+def _infer_value_range(array: np.ndarray):
+    if array.dtype == np.uint8:
+        return (0.0, 255.0)
+    if np.issubdtype(array.dtype, np.floating):
+        return (-1.0, 1.0)
+    raise ValueError(
+        f"Cannot infer the value range of an array of dtype {array.dtype}: uint8 "
+        "arrays are taken as 0..255 and float arrays as already in [-1, 1]. Pass "
+        "value_range=(low, high), e.g. value_range=(0, 65535) for uint16 images."
+    )
+
+
+def array_dataset(
+    path_or_array,
+    image_size: int | None = None,
+    *,
+    key: str | None = None,
+    value_range=None,
+    batch_size: int = 64,
+    n_critic=5,
+    shuffle: bool = True,
+    seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """Samples from an array, an `.npy` file or an `.npz` file, scaled to
+    [-1, 1] and batched for a WGAN.
+
+    Images are `(N, height, width, channels)`, or `(N, height, width)` for
+    grayscale (a channel axis is added); `(N, features)` arrays are taken as
+    vectors and are only scaled. Values are mapped linearly from
+    `value_range` to [-1, 1]. By default it follows from the dtype: uint8 is
+    0..255; floats are taken as already in [-1, 1] (pass `value_range=(0, 1)`
+    for images in [0, 1]); other dtypes need an explicit `value_range`.
+    Values outside the range are an error, not clipped. The whole array is
+    held in memory (in its own dtype, so uint8 images take a quarter of the
+    space of floats; TensorFlow caps it at 2 GB) and shuffled uniformly,
+    every pass in a new order.
+
+    Args:
+        path_or_array: A NumPy array, or the path of an `.npy` or `.npz`
+            file (see `read_array` for how an `.npz` array is chosen).
+        image_size: If given, images are resized (shorter side) and
+            center-cropped to `image_size x image_size`.
+        key: Name of the array in an `.npz` file.
+        value_range: `(low, high)` of the array's values; see above.
+        batch_size: Samples per critic batch.
+        n_critic: Critic batches per training batch (an int or a schedule);
+            each element of the dataset holds `n_critic * batch_size`
+            samples.
+        shuffle: Whether to shuffle.
+        seed: Shuffle seed, or None.
+        repeat: Whether to repeat forever.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches
+        `(n_critic * batch_size, *sample_shape)` in [-1, 1].
+
+    Example:
+
+    ```python
+    dataset = array_dataset("../shared/data/mnist_test.npz", image_size=32, batch_size=64)
+    # batches of shape (320, 32, 32, 1)
+    ```
+    """
+    array = read_array(path_or_array, key)
+    image_size = pipeline.check_image_size(image_size)
+    if isinstance(path_or_array, (str, os.PathLike)):
+        origin = repr(os.fspath(path_or_array))
+    else:
+        origin = "the array"
+    if array.ndim == 3:
+        array = array[..., np.newaxis]
+    if array.ndim not in (2, 4) or array.shape[0] == 0 or 0 in array.shape:
+        raise ValueError(
+            f"Expected images (N, height, width) or (N, height, width, channels), "
+            f"or vectors (N, features), with N >= 1, from {origin}. "
+            f"Received: an array of shape {array.shape}."
+        )
+    if array.ndim == 2 and image_size is not None:
+        raise ValueError(
+            f"`image_size` applies to images; {origin} holds vectors of shape "
+            f"{array.shape}. Received: image_size={image_size}"
+        )
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise ValueError(
+            f"Expected an array of numbers from {origin}. Received: dtype {array.dtype}"
+        )
+    if value_range is None:
+        value_range = _infer_value_range(array)
+    else:
+        value_range = pipeline.check_value_range(value_range)
+    low, high = float(array.min()), float(array.max())
+    if not (value_range[0] <= low and high <= value_range[1]):
+        raise ValueError(
+            f"The values of {origin} span [{low:g}, {high:g}], outside "
+            f"value_range={value_range}. Pass the right value_range, e.g. "
+            f"value_range=(0, 1) for images in [0, 1] or (0, 255) for 0..255."
+        )
+
+    def preprocess(sample):
+        if image_size is not None:
+            sample = pipeline.resize_and_center_crop(sample, image_size)
+        return pipeline.scale_to_unit_range(sample, value_range)
+
+    dataset = tf.data.Dataset.from_tensor_slices(array)
+    return pipeline.batch_for_wgan(
+        dataset,
+        batch_size,
+        n_critic,
+        shuffle_buffer=len(array) if shuffle else 0,
+        seed=seed,
+        repeat=repeat,
+        map_fn=preprocess,
+    )

@@ -1,0 +1,175 @@
+"""Images from any TensorFlow Datasets (TFDS) image dataset, by name."""
+
+import difflib
+
+import numpy as np
+import tensorflow as tf
+
+from keras_wgan.data import pipeline
+
+# Image datasets to suggest when a name is not found.
+EXAMPLE_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+
+
+def _tensorflow_datasets():
+    # Imported on first use: it is slow to import and only this source needs it.
+    import tensorflow_datasets
+
+    return tensorflow_datasets
+
+
+def is_tfds_name(name: str) -> bool:
+    """Whether `name` (e.g. `"mnist"`, `"lsun/bedroom"`, `"cifar10:3.0.2"`)
+    names a dataset of the TFDS catalog installed here."""
+    tfds = _tensorflow_datasets()
+    base = name.split(":")[0].split("/")[0]
+    return base in tfds.list_builders(with_community_datasets=False)
+
+
+def did_you_mean(name: str, other_names=()) -> str:
+    """"Did you mean 'mnist'? " for the TFDS (and `other_names`) names
+    closest to `name`, or "" if none is close."""
+    tfds = _tensorflow_datasets()
+    base = name.split(":")[0].split("/")[0]
+    names = list(other_names) + tfds.list_builders(with_community_datasets=False)
+    close = difflib.get_close_matches(base, names, n=3)
+    return f"Did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+
+
+def check_tfds_name(name) -> str:
+    """Returns `name` or raises a ValueError listing similar and example
+    dataset names."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"A TFDS dataset name must be a non-empty string. Received: {name!r}")
+    if not is_tfds_name(name):
+        raise ValueError(
+            f"Unknown TFDS dataset {name!r}. {did_you_mean(name)}Image datasets include "
+            f"{', '.join(EXAMPLE_IMAGE_DATASETS)}; tfds.list_builders() lists them all."
+        )
+    return name
+
+
+def _image_key(features, image_key, name):
+    tfds = _tensorflow_datasets()
+    keys = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+    if image_key is not None:
+        if image_key not in keys:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no image feature {image_key!r}; its image "
+                f"features are {keys}. Received: image_key={image_key!r}"
+            )
+        return image_key
+    if "image" in keys:
+        return "image"
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no image feature; its features are "
+            f"{list(features.keys())}. Choose an image dataset, e.g. "
+            f"{', '.join(EXAMPLE_IMAGE_DATASETS)}."
+        )
+    raise ValueError(
+        f"TFDS dataset {name!r} has several image features, {keys}. Pass image_key=..."
+    )
+
+
+def tfds_dataset(
+    name: str,
+    image_size: int | None = None,
+    split: str = "train",
+    data_dir: str | None = None,
+    *,
+    image_key: str | None = None,
+    download: bool = True,
+    batch_size: int = 64,
+    n_critic=5,
+    shuffle: bool = True,
+    shuffle_buffer: int = 10_000,
+    seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """The images of a TFDS dataset, resized (shorter side) and
+    center-cropped to `image_size`, scaled to [-1, 1] and batched for a WGAN.
+
+    The image feature is found by itself (`'image'`, or the dataset's only
+    image feature); labels and other features are dropped. Images keep their
+    channels: MNIST gives `(..., 1)`, CIFAR-10 `(..., 3)`. Images are
+    shuffled still encoded (a buffer of 10,000 PNG or JPEG strings takes
+    little memory) and decoded after.
+
+    Args:
+        name: Dataset name, with an optional config and version:
+            `"mnist"`, `"cifar10"`, `"celeb_a"`, `"lsun/bedroom"`.
+        image_size: Side of the square images produced; None keeps the
+            dataset's size, which must then be fixed (28 for MNIST).
+        split: Split to read, e.g. `"train"` or `"train[:90%]"`.
+        data_dir: Where TFDS keeps its data (its default if None).
+        image_key: Name of the image feature, if it cannot be inferred.
+        download: Whether to download and prepare the dataset if it is not
+            in `data_dir` yet.
+        batch_size: Samples per critic batch.
+        n_critic: Critic batches per training batch (an int or a schedule);
+            each element of the dataset holds `n_critic * batch_size` images.
+        shuffle: Whether to shuffle (files, then a buffer of examples).
+        shuffle_buffer: Size of the example shuffle buffer.
+        seed: Shuffle seed, or None.
+        repeat: Whether to repeat forever.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches
+        `(n_critic * batch_size, image_size, image_size, channels)` in
+        [-1, 1].
+
+    Example:
+
+    ```python
+    dataset = tfds_dataset("mnist", image_size=32, batch_size=64, n_critic=5)
+    # batches of shape (320, 32, 32, 1)
+    ```
+    """
+    tfds = _tensorflow_datasets()
+    check_tfds_name(name)
+    image_size = pipeline.check_image_size(image_size)
+    builder = tfds.builder(name, data_dir=data_dir)
+    features = builder.info.features
+    key = _image_key(features, image_key, name)
+    feature = features[key]
+    height, width, _ = feature.shape
+    if image_size is None and (height is None or width is None):
+        raise ValueError(
+            f"The images of TFDS dataset {name!r} differ in size (feature shape "
+            f"{feature.shape}); pass image_size to resize and crop them to a square."
+        )
+    dtype = np.dtype(feature.np_dtype)
+    if dtype not in (np.uint8, np.uint16):
+        raise ValueError(
+            f"Images of TFDS dataset {name!r} are {dtype}; only uint8 and uint16 "
+            "images have a known value range."
+        )
+    value_range = (0, np.iinfo(dtype).max)
+    if download:
+        builder.download_and_prepare()
+    dataset = builder.as_dataset(
+        split=split,
+        shuffle_files=shuffle,
+        decoders={key: tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(shuffle_seed=seed),
+    )
+    dataset = dataset.map(lambda example: example[key])
+
+    def preprocess(encoded):
+        image = feature.decode_example(encoded)
+        if image_size is not None:
+            image = pipeline.resize_and_center_crop(image, image_size)
+        return pipeline.scale_to_unit_range(image, value_range)
+
+    return pipeline.batch_for_wgan(
+        dataset,
+        batch_size,
+        n_critic,
+        shuffle_buffer=pipeline.check_int("shuffle_buffer", shuffle_buffer, 0) if shuffle else 0,
+        seed=seed,
+        repeat=repeat,
+        map_fn=preprocess,
+    )

@@ -1,0 +1,401 @@
+"""The generator and critic builders: shapes, structure against the reference
+implementation, initialization, serialization and argument errors."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_wgan.models import dcgan_critic
+from keras_wgan.models import dcgan_generator
+from keras_wgan.models import mlp_critic
+from keras_wgan.models import mlp_generator
+from keras_wgan.models import toy_critic
+from keras_wgan.models import toy_generator
+from tests.conftest import to_numpy
+
+
+def layers_of(model, *types):
+    return [layer for layer in model.layers if isinstance(layer, types)]
+
+
+def convs(model):
+    return layers_of(model, keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+
+
+def reference_dcgan_params(image_size, latent_dim, channels, filters, extra, batch_norm):
+    """Parameter counts of the reference DCGAN_G / DCGAN_D (PyTorch),
+    written from their structure: bias-free 4x4 convolutions, 3x3 extra
+    layers, 2 parameters per batch-norm channel."""
+    depth = int(math.log2(image_size // 4))  # 4x4 -> image_size in `depth` doublings
+    bn = 2 if batch_norm else 0
+    # Generator: latent -> filters * 2**(depth-1) -> ... -> filters -> channels.
+    widths = [filters * 2 ** (depth - 1 - i) for i in range(depth)]
+    gen = 16 * latent_dim * widths[0] + bn * widths[0]
+    gen += sum(16 * a * b + bn * b for a, b in zip(widths, widths[1:]))
+    gen += extra * (9 * filters * filters + bn * filters) + 16 * filters * channels
+    # Critic: channels -> filters -> ... -> filters * 2**(depth-1) -> 1.
+    crit = 16 * channels * filters + extra * (9 * filters * filters + bn * filters)
+    widths = widths[::-1]
+    crit += sum(16 * a * b + bn * b for a, b in zip(widths, widths[1:]))
+    crit += 16 * widths[-1]
+    return gen, crit
+
+
+def trainable_count(model):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+
+
+# ------------------------------------------------------------------ DCGAN
+
+
+@pytest.mark.parametrize("image_size", [16, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_dcgan_shapes(image_size, channels):
+    generator = dcgan_generator(image_size, latent_dim=6, channels=channels, filters=4)
+    critic = dcgan_critic(image_size, channels=channels, filters=4)
+    z = np.random.default_rng(0).normal(size=(2, 6)).astype("float32")
+    images = generator(z)
+    assert tuple(images.shape) == (2, image_size, image_size, channels)
+    assert tuple(critic(images).shape) == (2, 1)
+    assert generator.input_shape == (None, 6)
+    assert critic.input_shape == (None, image_size, image_size, channels)
+
+
+@pytest.mark.parametrize(
+    "image_size, extra, batch_norm", [(16, 0, True), (32, 1, True), (64, 2, False)]
+)
+def test_dcgan_structure_matches_reference(image_size, extra, batch_norm):
+    generator = dcgan_generator(
+        image_size, latent_dim=5, channels=3, filters=8, extra_layers=extra, batch_norm=batch_norm
+    )
+    critic = dcgan_critic(
+        image_size, channels=3, filters=8, extra_layers=extra, batch_norm=batch_norm
+    )
+    depth = int(math.log2(image_size / 4))
+    # Conv layers: log2(size / 4) + 1 of the pyramid, plus the extra ones.
+    assert len(convs(generator)) == depth + 1 + extra
+    assert len(convs(critic)) == depth + 1 + extra
+    assert len(layers_of(generator, keras.layers.Conv2DTranspose)) == depth + 1
+    assert len(layers_of(generator, keras.layers.BatchNormalization)) == (
+        depth + extra if batch_norm else 0
+    )
+    assert len(layers_of(critic, keras.layers.BatchNormalization)) == (
+        depth - 1 + extra if batch_norm else 0
+    )
+    # Widths: filters * size / 8 at 4x4, halving/doubling, filters at size / 2.
+    g_filters = [layer.filters for layer in convs(generator)]
+    assert g_filters[0] == 8 * image_size // 8
+    assert g_filters[depth - 1 :] == [8] * (extra + 1) + [3]
+    c_filters = [layer.filters for layer in convs(critic)]
+    assert c_filters[: extra + 1] == [8] * (extra + 1)
+    assert c_filters[-2:] == [8 * image_size // 8, 1]
+    # No convolution has a bias (as in the reference); the last critic layer
+    # is a 4x4 'valid' convolution and nothing follows it but the flatten.
+    assert all(not layer.use_bias for layer in convs(generator) + convs(critic))
+    last = convs(critic)[-1]
+    assert (last.kernel_size, last.strides, last.padding) == ((4, 4), (1, 1), "valid")
+    assert isinstance(critic.layers[-1], keras.layers.Flatten)
+    assert generator.layers[-1].activation is keras.activations.tanh
+    leaky = layers_of(critic, keras.layers.LeakyReLU)
+    assert len(leaky) == depth + extra
+    assert all(layer.negative_slope == pytest.approx(0.2) for layer in leaky)
+    assert len(layers_of(generator, keras.layers.ReLU)) == depth + extra
+    gen_params, critic_params = reference_dcgan_params(image_size, 5, 3, 8, extra, batch_norm)
+    assert trainable_count(generator) == gen_params
+    assert trainable_count(critic) == critic_params
+
+
+def test_dcgan_default_parameter_count_matches_reference():
+    # The paper's 64x64 RGB networks, ngf = ndf = 64, nz = 100.
+    gen_params, critic_params = reference_dcgan_params(64, 100, 3, 64, 0, True)
+    assert (gen_params, critic_params) == (3_576_704, 2_765_568)
+    assert trainable_count(dcgan_generator()) == gen_params
+    assert trainable_count(dcgan_critic()) == critic_params
+
+
+def _torch_copy(model):
+    """The reference network in PyTorch (NCHW, padding=1 for the 4x4 stride-2
+    and 3x3 layers, 0 for 'valid'), with the Keras model's weights."""
+    torch = pytest.importorskip("torch")
+    modules = []
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            kernel = to_numpy(layer.kernel)
+            transpose = isinstance(layer, keras.layers.Conv2DTranspose)
+            # Keras: (kh, kw, in, out) or (kh, kw, out, in) for transposed;
+            # PyTorch: (out, in, kh, kw) or (in, out, kh, kw) for transposed.
+            weight = kernel.transpose(3, 2, 0, 1)
+            cls = torch.nn.ConvTranspose2d if transpose else torch.nn.Conv2d
+            in_ch, out_ch = (weight.shape[0], weight.shape[1]) if transpose else weight.shape[1::-1]
+            module = cls(
+                in_ch,
+                out_ch,
+                layer.kernel_size[0],
+                layer.strides[0],
+                1 if layer.padding == "same" else 0,
+                bias=False,
+            )
+            module.weight.data = torch.tensor(weight.copy())
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            module = torch.nn.BatchNorm2d(layer.gamma.shape[0], eps=layer.epsilon)
+            for name, variable in [
+                ("weight", layer.gamma),
+                ("bias", layer.beta),
+                ("running_mean", layer.moving_mean),
+                ("running_var", layer.moving_variance),
+            ]:
+                getattr(module, name).data = torch.tensor(to_numpy(variable))
+        elif isinstance(layer, keras.layers.ReLU):
+            module = torch.nn.ReLU()
+        elif isinstance(layer, keras.layers.LeakyReLU):
+            module = torch.nn.LeakyReLU(0.2)
+        elif isinstance(layer, keras.layers.Activation):
+            module = torch.nn.Tanh()
+        else:  # Input, Reshape, Flatten: layout only
+            continue
+        modules.append(module)
+    return torch, torch.nn.Sequential(*modules).eval()
+
+
+def _randomize(model, rng):
+    """Weights of unit scale (and random batch-norm statistics), so that
+    outputs are far from zero and any misalignment shows."""
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            kh, kw, a, b = layer.kernel.shape
+            transpose = isinstance(layer, keras.layers.Conv2DTranspose)
+            # Inputs summed into one output: a transposed stride-s kernel
+            # overlaps each output pixel with only 1/s^2 of its taps.
+            fan_in = kh * kw * (b / layer.strides[0] ** 2 if transpose else a)
+            layer.kernel.assign(rng.normal(size=(kh, kw, a, b)) * 1.5 / math.sqrt(fan_in))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
+            layer.beta.assign(rng.normal(scale=0.3, size=n))
+            layer.moving_mean.assign(rng.normal(scale=0.3, size=n))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n))
+        elif isinstance(layer, keras.layers.Dense):
+            fan_in, units = layer.kernel.shape
+            layer.kernel.assign(rng.normal(size=(fan_in, units)) * 1.5 / math.sqrt(fan_in))
+            layer.bias.assign(rng.normal(scale=0.3, size=units))
+
+
+def test_dcgan_matches_pytorch_reference_layers():
+    rng = np.random.default_rng(0)
+    generator = dcgan_generator(32, latent_dim=5, channels=2, filters=4, extra_layers=1)
+    critic = dcgan_critic(32, channels=2, filters=4, extra_layers=1)
+    _randomize(generator, rng)
+    _randomize(critic, rng)
+    z = rng.normal(size=(3, 5)).astype("float32")
+    x = rng.uniform(-1, 1, size=(3, 32, 32, 2)).astype("float32")
+    torch, torch_generator = _torch_copy(generator)
+    _, torch_critic = _torch_copy(critic)
+    with torch.no_grad():
+        expected_images = torch_generator(torch.tensor(z)[:, :, None, None]).numpy()
+        expected_scores = torch_critic(torch.tensor(x.transpose(0, 3, 1, 2))).numpy()
+    images = to_numpy(generator(z, training=False))
+    scores = to_numpy(critic(x, training=False))
+    assert np.std(images) > 0.1 and np.std(scores) > 0.1
+    np.testing.assert_allclose(images, expected_images.transpose(0, 2, 3, 1), atol=1e-4)
+    np.testing.assert_allclose(scores, expected_scores.reshape(3, 1), rtol=1e-4, atol=1e-4)
+
+
+def test_dcgan_initialization():
+    generator = dcgan_generator(64, latent_dim=8, channels=3, filters=8, seed=0)
+    critic = dcgan_critic(64, channels=3, filters=8, seed=1)
+    for model in (generator, critic):
+        kernels = [to_numpy(layer.kernel) for layer in convs(model)]
+        big = max(kernels, key=np.size)  # 32 768 entries: std known to ~0.4%
+        assert big.size >= 32_768
+        assert abs(big.mean()) < 5e-4
+        assert big.std() == pytest.approx(0.02, rel=0.03)
+        gammas = np.concatenate(
+            [to_numpy(b.gamma) for b in layers_of(model, keras.layers.BatchNormalization)]
+        )
+        assert gammas.size >= 56
+        assert gammas.mean() == pytest.approx(1.0, abs=0.01)
+        assert gammas.std() == pytest.approx(0.02, rel=0.3)
+        for layer in layers_of(model, keras.layers.BatchNormalization):
+            np.testing.assert_array_equal(to_numpy(layer.beta), 0.0)
+            assert layer.momentum == pytest.approx(0.9)  # PyTorch's 0.1
+            assert layer.epsilon == pytest.approx(1e-5)
+
+
+def test_dcgan_seed():
+    first = dcgan_generator(16, latent_dim=4, filters=4, extra_layers=2, seed=7)
+    again = dcgan_generator(16, latent_dim=4, filters=4, extra_layers=2, seed=7)
+    other = dcgan_generator(16, latent_dim=4, filters=4, extra_layers=2, seed=8)
+    for a, b in zip(first.weights, again.weights):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    assert not np.allclose(to_numpy(first.weights[1]), to_numpy(other.weights[1]))
+    # Layers of the same shape get their own draws.
+    extra_0, extra_1 = (to_numpy(first.get_layer(f"extra_{i}_conv").kernel) for i in (0, 1))
+    assert not np.allclose(extra_0, extra_1)
+
+
+def test_dcgan_generator_output_in_tanh_range():
+    generator = dcgan_generator(16, latent_dim=8, channels=3, filters=8, batch_norm=False)
+    for layer in convs(generator):
+        layer.kernel.assign(to_numpy(layer.kernel) * 50.0)
+    z = np.random.default_rng(0).normal(size=(16, 8)).astype("float32")
+    images = to_numpy(generator(z))
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    assert images.min() < -0.99 and images.max() > 0.99
+
+
+@pytest.mark.parametrize("image_size", [0, 8, 24, 48, 100, 16.0, "64", None, True])
+def test_dcgan_rejects_bad_image_size(image_size):
+    for build in (dcgan_generator, dcgan_critic):
+        with pytest.raises(ValueError, match=r"power of two >= 16.*Received: image_size="):
+            build(image_size)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"channels": 0}, ValueError, r"`channels` must be >= 1. Received: channels=0"),
+        ({"filters": -1}, ValueError, r"`filters` must be >= 1. Received: filters=-1"),
+        ({"extra_layers": -1}, ValueError, r"`extra_layers` must be >= 0"),
+        ({"channels": 2.5}, TypeError, r"`channels` must be an integer >= 1. Received: channels=2.5"),
+        ({"batch_norm": "no"}, TypeError, r"`batch_norm` must be True or False. Received: batch_norm='no'"),
+        ({"seed": "0"}, TypeError, r"`seed` must be an int or None"),
+    ],
+)
+def test_dcgan_rejects_bad_arguments(kwargs, error, match):
+    for build in (dcgan_generator, dcgan_critic):
+        with pytest.raises(error, match=match):
+            build(16, **kwargs)
+
+
+def test_dcgan_rejects_bad_latent_dim():
+    with pytest.raises(ValueError, match=r"`latent_dim` must be >= 1. Received: latent_dim=0"):
+        dcgan_generator(16, latent_dim=0)
+
+
+# -------------------------------------------------------------------- MLP
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (16, 16, 3), (784,), 5])
+def test_mlp_shapes(shape):
+    generator = mlp_generator(shape, latent_dim=6, hidden=16)
+    critic = mlp_critic(shape, hidden=16)
+    sample_shape = (shape,) if isinstance(shape, int) else shape
+    z = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    samples = generator(z)
+    assert tuple(samples.shape) == (3, *sample_shape)
+    assert tuple(critic(samples).shape) == (3, 1)
+
+
+@pytest.mark.parametrize("num_hidden_layers", [0, 1, 3])
+def test_mlp_structure_and_reference_init(num_hidden_layers):
+    generator = mlp_generator((8, 8, 2), latent_dim=20, hidden=300, num_hidden_layers=num_hidden_layers)
+    critic = mlp_critic((8, 8, 2), hidden=300, num_hidden_layers=num_hidden_layers)
+    for model, fan_ins, out in (
+        (generator, [20] + [300] * num_hidden_layers, 128),
+        (critic, [128] + [300] * num_hidden_layers, 1),
+    ):
+        dense = layers_of(model, keras.layers.Dense)
+        assert len(dense) == num_hidden_layers + 1
+        assert [d.units for d in dense] == [300] * num_hidden_layers + [out]
+        assert [d.activation for d in dense] == [keras.activations.relu] * num_hidden_layers + [
+            keras.activations.linear
+        ]
+        # PyTorch's nn.Linear default: kernel and bias ~ U(+-1/sqrt(fan_in)).
+        for layer, fan_in in zip(dense, fan_ins):
+            assert layer.kernel.shape[0] == fan_in
+            limit = 1 / math.sqrt(fan_in)
+            for values in (to_numpy(layer.kernel), to_numpy(layer.bias)):
+                assert np.abs(values).max() <= limit
+            kernel = to_numpy(layer.kernel)
+            if kernel.size >= 6000:
+                assert kernel.std() == pytest.approx(limit / math.sqrt(3), rel=0.05)
+
+
+def test_mlp_generator_output_activation():
+    generator = mlp_generator(4, latent_dim=3, hidden=8, output_activation="tanh")
+    generator.layers[-3].kernel.assign(np.full((8, 4), 100.0, "float32"))
+    z = np.random.default_rng(0).normal(size=(32, 3)).astype("float32") * 10
+    samples = to_numpy(generator(z))
+    assert samples.min() >= -1.0 and samples.max() <= 1.0 and np.abs(samples).max() > 0.99
+
+
+@pytest.mark.parametrize("shape", [0, (28, -1), (), "abc", (28.0, 28), None])
+def test_mlp_rejects_bad_shape(shape):
+    with pytest.raises(ValueError, match=r"`output_shape` must be a positive integer .* Received"):
+        mlp_generator(shape)
+    with pytest.raises(ValueError, match=r"`input_shape` must be a positive integer .* Received"):
+        mlp_critic(shape)
+
+
+def test_mlp_rejects_bad_sizes():
+    with pytest.raises(ValueError, match=r"`hidden` must be >= 1. Received: hidden=0"):
+        mlp_critic(4, hidden=0)
+    with pytest.raises(ValueError, match=r"`num_hidden_layers` must be >= 0"):
+        mlp_generator(4, num_hidden_layers=-1)
+
+
+# ------------------------------------------------------------------- toys
+
+
+def test_toy_models():
+    generator = toy_generator()
+    critic = toy_critic()
+    assert generator.input_shape == (None, 2) and generator.output_shape == (None, 2)
+    assert critic.input_shape == (None, 2) and critic.output_shape == (None, 1)
+    dense = layers_of(critic, keras.layers.Dense)
+    assert [d.units for d in dense] == [256, 256, 256, 1]
+    # He-uniform kernels (std sqrt(2 / fan_in)), zero biases, as gan_toy.py.
+    kernel = to_numpy(dense[1].kernel)
+    assert np.abs(kernel).max() <= math.sqrt(6 / 256)
+    assert kernel.std() == pytest.approx(math.sqrt(2 / 256), rel=0.03)
+    for layer in dense:
+        np.testing.assert_array_equal(to_numpy(layer.bias), 0.0)
+    wide = toy_generator(latent_dim=4, output_dim=3, hidden=512, num_hidden_layers=2)
+    assert wide.output_shape == (None, 3)
+    assert [d.units for d in layers_of(wide, keras.layers.Dense)] == [512, 512, 3]
+    with pytest.raises(ValueError, match=r"`output_dim` must be >= 1. Received: output_dim=0"):
+        toy_generator(output_dim=0)
+    with pytest.raises(ValueError, match=r"`input_dim` must be >= 1"):
+        toy_critic(input_dim=0)
+
+
+# ---------------------------------------------------------- serialization
+
+BUILDERS = {
+    "dcgan_generator": lambda: dcgan_generator(16, latent_dim=4, channels=2, filters=4, extra_layers=1),
+    "dcgan_critic": lambda: dcgan_critic(16, channels=2, filters=4, extra_layers=1),
+    "dcgan_critic_nobn": lambda: dcgan_critic(16, channels=1, filters=4, batch_norm=False),
+    "mlp_generator": lambda: mlp_generator((4, 4, 1), latent_dim=4, hidden=8, output_activation="tanh"),
+    "mlp_critic": lambda: mlp_critic((4, 4, 1), hidden=8),
+    "toy_generator": lambda: toy_generator(hidden=8),
+    "toy_critic": lambda: toy_critic(hidden=8),
+}
+
+
+def _inputs(model):
+    shape = (3,) + tuple(model.input_shape[1:])
+    return np.random.default_rng(1).uniform(-1, 1, size=shape).astype("float32")
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_serialization_round_trip(name, tmp_path):
+    model = BUILDERS[name]()
+    _randomize(model, np.random.default_rng(0))
+    x = _inputs(model)
+    expected = to_numpy(model(x, training=False))
+    assert np.std(expected) > 0
+
+    config = keras.saving.serialize_keras_object(model)
+    clone = keras.saving.deserialize_keras_object(config)
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(to_numpy(clone(x, training=False)), expected, rtol=1e-6, atol=1e-6)
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.name == model.name
+    np.testing.assert_array_equal(to_numpy(loaded(x, training=False)), expected)
+    assert loaded.get_config() == model.get_config()
