@@ -7,8 +7,10 @@ from keras_wgan.constraints import WeightClip
 from keras_wgan.schedules import ConstantSchedule
 from keras_wgan.schedules import CriticSchedule
 from keras_wgan.schedules import PaperSchedule
+from keras_wgan.spectral_normalization import spectral_normalize
 from keras_wgan.wgan import WGAN
 from keras_wgan.wgan import default_optimizer
+from keras_wgan.wgan import gradient_penalty_optimizer
 
 __version__ = "0.1.0"
 
@@ -19,6 +21,8 @@ __all__ = [
     "ConstantSchedule",
     "PaperSchedule",
     "default_optimizer",
+    "gradient_penalty_optimizer",
+    "spectral_normalize",
     "losses",
     "schedules",
     "__version__",

@@ -54,3 +54,43 @@ def wasserstein_estimate(real_scores, fake_scores):
     2.0
     """
     return _mean(real_scores) - _mean(fake_scores)
+
+
+def gradient_norm(gradients, epsilon: float = 1e-12):
+    """Per-sample L2 norm of input gradients, `sqrt(sum g^2 + epsilon)` over
+    every axis but the first. The epsilon keeps the norm's own gradient finite
+    (zero) where the input gradient is zero.
+
+    Example:
+
+    >>> g = keras.ops.array([[3.0, 4.0], [0.0, 0.0]])
+    >>> keras.ops.convert_to_numpy(gradient_norm(g)).round(6)
+    array([5., 0.], dtype=float32)
+    """
+    gradients = ops.cast(gradients, "float32")
+    axes = tuple(range(1, len(gradients.shape)))
+    return ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + epsilon)
+
+
+def gradient_penalty(norms):
+    """The two-sided penalty of WGAN-GP (Gulrajani et al. 2017):
+    `mean (||grad f(x)|| - 1)^2`, to be multiplied by the penalty weight.
+
+    Example:
+
+    >>> float(gradient_penalty(keras.ops.array([0.0, 1.0, 3.0])))
+    1.6666666269302368
+    """
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def lipschitz_penalty(norms):
+    """The one-sided penalty of WGAN-LP (Petzka et al. 2018):
+    `mean max(0, ||grad f(x)|| - 1)^2`; norms below 1 are not penalized.
+
+    Example:
+
+    >>> float(lipschitz_penalty(keras.ops.array([0.0, 1.0, 3.0])))
+    1.3333333730697632
+    """
+    return ops.mean(ops.square(ops.relu(norms - 1.0)))

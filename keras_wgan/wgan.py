@@ -1,6 +1,8 @@
 """The Wasserstein GAN model: Algorithm 1 of Arjovsky, Chintala and Bottou
 (2017), written once in `keras.ops`, trained by `fit` on every backend."""
 
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -23,9 +25,19 @@ def default_optimizer(name: str) -> keras.optimizers.RMSprop:
     )
 
 
-def _optimizer(value, name):
+def gradient_penalty_optimizer(name: str) -> keras.optimizers.Adam:
+    """Adam as in WGAN-GP (Gulrajani et al. 2017, Algorithm 1): learning rate
+    1e-4, beta_1 = 0, beta_2 = 0.9. The default of both networks when the
+    critic is kept Lipschitz by a penalty or spectral normalization."""
+    return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9, name=name)
+
+
+LIPSCHITZ_METHODS = ("clip", "gp", "lp", "spectral_norm")
+
+
+def _optimizer(value, name, default):
     if value is None:
-        return default_optimizer(name)
+        return default(name)
     optimizer = keras.optimizers.get(value)
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise TypeError(
@@ -68,7 +80,22 @@ class WGAN(Trainer):
             `"paper"` for the reference schedule (100 critic iterations for
             the first 25 and every 500th generator iteration, else 5), or a
             `keras_wgan.schedules.CriticSchedule`.
-        clip_value: Positive float `c`; critic weights stay in `[-c, c]`.
+        clip_value: Positive float `c`; with `lipschitz="clip"`, critic
+            weights stay in `[-c, c]`.
+        lipschitz: How the critic is kept Lipschitz:
+            `"clip"` (the paper's weight clipping, default);
+            `"gp"`, the gradient penalty of WGAN-GP (Gulrajani et al. 2017),
+            `penalty_weight * mean (||grad f(x)|| - 1)^2` at random
+            interpolates `x` of real and fake samples, no clipping;
+            `"lp"`, the one-sided penalty of WGAN-LP (Petzka et al. 2018),
+            `penalty_weight * mean max(0, ||grad f(x)|| - 1)^2`;
+            `"spectral_norm"`, the critic's layers are wrapped in
+            `keras.layers.SpectralNormalization` (see
+            `keras_wgan.spectral_normalize`), no clipping, no penalty.
+            Without clipping, `compile()` defaults to the WGAN-GP
+            optimizer, Adam(1e-4, beta_1=0, beta_2=0.9).
+        penalty_weight: The weight lambda of the gradient penalty (10 in
+            WGAN-GP); used with `"gp"` and `"lp"`.
         seed: Seed of the noise generator (an int, or None for a random one).
             The noise state is saved with the model.
 
@@ -98,6 +125,8 @@ class WGAN(Trainer):
         n_critic=5,
         clip_value: float = 0.01,
         seed: int | None = None,
+        lipschitz: str = "clip",
+        penalty_weight: float = 10.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -120,6 +149,16 @@ class WGAN(Trainer):
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.schedule = schedules.get(n_critic)
+        if lipschitz not in LIPSCHITZ_METHODS:
+            raise ValueError(
+                f"`lipschitz` must be one of {LIPSCHITZ_METHODS}. Received: lipschitz={lipschitz!r}"
+            )
+        if isinstance(penalty_weight, bool) or not isinstance(penalty_weight, (int, float)) or not penalty_weight > 0:
+            raise ValueError(
+                f"`penalty_weight` must be a number > 0. Received: penalty_weight={penalty_weight!r}"
+            )
+        self.lipschitz = lipschitz
+        self.penalty_weight = float(penalty_weight)
         self.weight_clip = WeightClip(clip_value)  # validates clip_value
         self.clip_value = clip_value
         self.seed = seed
@@ -143,6 +182,7 @@ class WGAN(Trainer):
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
         self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein_estimate")
+        self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
         self.build((None, latent_dim))
 
     # ------------------------------------------------------------------ build
@@ -177,6 +217,28 @@ class WGAN(Trainer):
                 "The critic must output one score per sample, of shape (batch, 1) "
                 f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
             )
+        if self.lipschitz == "clip":
+            self._clip_critic_weights()
+        elif self.lipschitz in ("gp", "lp") and _has_layer(self.critic, keras.layers.BatchNormalization):
+            warnings.warn(
+                "The critic has BatchNormalization layers, but a gradient penalty "
+                "constrains the gradient of each sample's score separately, which "
+                "batch normalization breaks: the WGAN-GP paper replaces it with "
+                "layer normalization (keras.layers.LayerNormalization).",
+                stacklevel=3,
+            )
+        elif self.lipschitz == "spectral_norm" and not _has_layer(
+            self.critic, keras.layers.SpectralNormalization
+        ):
+            raise ValueError(
+                "lipschitz='spectral_norm' needs a critic whose layers are wrapped in "
+                "keras.layers.SpectralNormalization, e.g. "
+                "`critic = keras_wgan.spectral_normalize(critic)`. The critic "
+                f"'{self.critic.name}' has no SpectralNormalization layer."
+            )
+        self.built = True
+
+    def _clip_critic_weights(self):
         for variable in self.critic.trainable_variables:
             if variable.constraint is not None and not isinstance(
                 variable.constraint, WeightClip
@@ -188,7 +250,6 @@ class WGAN(Trainer):
                 )
             variable.constraint = self.weight_clip
             variable.assign(self.weight_clip(variable))
-        self.built = True
 
     def call(self, inputs, training=False):
         """Generates samples from latent vectors: `wgan(z)` is `generator(z)`."""
@@ -201,7 +262,9 @@ class WGAN(Trainer):
 
         Args:
             generator_optimizer: Optimizer (or its name) of the generator.
-                Default: `default_optimizer()`, RMSProp with learning rate 5e-5.
+                Default: `default_optimizer()`, RMSProp with learning rate
+                5e-5; without clipping (`lipschitz` other than "clip"),
+                `gradient_penalty_optimizer()`, Adam(1e-4, beta_1=0, beta_2=0.9).
             critic_optimizer: Optimizer of the critic; same default.
             **kwargs: `keras.Model.compile` options that apply to a WGAN:
                 `jit_compile`, `steps_per_execution`, `run_eagerly`.
@@ -225,8 +288,11 @@ class WGAN(Trainer):
                 "WGAN does not support the 'mixed_float16' policy (it would need "
                 "loss scaling for two optimizers); use 'mixed_bfloat16'."
             )
-        self.generator_optimizer = _optimizer(generator_optimizer, "generator_optimizer")
-        self.critic_optimizer = _optimizer(critic_optimizer, "critic_optimizer")
+        # RMSProp is the paper's choice for clipping (momentum was unstable
+        # with it); the methods that do not clip use WGAN-GP's Adam.
+        default = default_optimizer if self.lipschitz == "clip" else gradient_penalty_optimizer
+        self.generator_optimizer = _optimizer(generator_optimizer, "generator_optimizer", default)
+        self.critic_optimizer = _optimizer(critic_optimizer, "critic_optimizer", default)
         if self.generator_optimizer is self.critic_optimizer:
             raise ValueError(
                 "`generator_optimizer` and `critic_optimizer` must be two different "
@@ -262,8 +328,13 @@ class WGAN(Trainer):
         self.compile(**config)
 
     @property
+    def _penalized(self):
+        return self.lipschitz in ("gp", "lp")
+
+    @property
     def metrics(self):
-        return [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+        metrics = [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+        return metrics + [self.penalty_tracker] if self._penalized else metrics
 
     # --------------------------------------------------------------- training
 
@@ -271,6 +342,34 @@ class WGAN(Trainer):
         """Draws latent vectors `(batch_size, latent_dim)` from N(0, I) with
         the model's noise generator. Override to change the prior."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def sample_interpolation(self, batch_size):
+        """Draws the weights `alpha ~ U[0, 1]`, one per sample, of the
+        interpolates `alpha * real + (1 - alpha) * fake` of the gradient
+        penalty. Override to change them."""
+        return keras.random.uniform((batch_size,), seed=self.seed_generator)
+
+    def gradient_penalty(self, real, fake, alpha=None):
+        """The critic's gradient penalty (WGAN-GP, or one-sided for WGAN-LP),
+        weighted by `penalty_weight`, at the interpolates of `real` and
+        `fake` with weights `alpha` (drawn when None).
+
+        Example:
+
+        ```python
+        wgan = WGAN(generator, critic, latent_dim=2, lipschitz="gp")
+        penalty = wgan.gradient_penalty(real, wgan.generate(len(real)))
+        ```
+        """
+        real = ops.convert_to_tensor(real)
+        if alpha is None:
+            alpha = self.sample_interpolation(ops.shape(real)[0])
+        alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
+        interpolates = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
+        gradients = self._input_gradient(lambda x: self.critic(x, training=True), interpolates)
+        norms = losses.gradient_norm(gradients)
+        penalty = losses.lipschitz_penalty if self.lipschitz == "lp" else losses.gradient_penalty
+        return self.penalty_weight * penalty(norms)
 
     def _real_samples(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -308,24 +407,44 @@ class WGAN(Trainer):
         )
 
         def loss_fn():
-            return losses.critic_loss(
-                self.critic(real, training=True), self.critic(fake, training=True)
-            )
+            estimate = losses.wasserstein_estimate(*self._critic_scores(real, fake))
+            if not self._penalized:
+                return -estimate, (estimate, 0.0)
+            penalty = self.gradient_penalty(real, fake)
+            return penalty - estimate, (estimate, penalty)
 
-        loss = self._minimize(loss_fn, self.critic.trainable_variables, self.critic_optimizer)
+        loss, (estimate, penalty) = self._minimize(
+            loss_fn, self.critic.trainable_variables, self.critic_optimizer
+        )
         self.critic_loss_tracker.update_state(loss)
-        self.wasserstein_tracker.update_state(-loss)
+        self.wasserstein_tracker.update_state(estimate)
+        if self._penalized:
+            self.penalty_tracker.update_state(penalty)
         self.critic_iterations.assign_add(1)
         self.pending_critic_iterations.assign_add(1)
+
+    def _critic_scores(self, real, fake):
+        """The critic's scores of a real and a fake batch, in training mode."""
+        if self.lipschitz != "spectral_norm":
+            # Two calls, as in the reference: batch normalization sees real
+            # and fake batches separately.
+            return self.critic(real, training=True), self.critic(fake, training=True)
+        # One call: SpectralNormalization rewrites its kernel on every
+        # training call, so its power iteration runs once per critic update
+        # (as in Miyato et al.), and PyTorch's autograd does not see a kernel
+        # modified in place between two uses.
+        size = ops.shape(real)[0]
+        scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=True)
+        return scores[:size], scores[size:]
 
     def _generator_update(self, batch_size):
         z = self.sample_latent(batch_size)
 
         def loss_fn():
             fake = self.generator(z, training=True)
-            return losses.generator_loss(self.critic(fake, training=True))
+            return losses.generator_loss(self.critic(fake, training=True)), ()
 
-        loss = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
+        loss, _ = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
         self.generator_loss_tracker.update_state(loss)
         self.generator_iterations.assign_add(1)
         self.pending_critic_iterations.assign(0)
@@ -351,9 +470,15 @@ class WGAN(Trainer):
         fake = self.generator(self.sample_latent(ops.shape(real)[0]), training=False)
         real_scores = self.critic(real, training=False)
         fake_scores = self.critic(fake, training=False)
-        self.critic_loss_tracker.update_state(losses.critic_loss(real_scores, fake_scores))
+        estimate = losses.wasserstein_estimate(real_scores, fake_scores)
+        critic_loss = -estimate
+        if self._penalized:
+            penalty = self.gradient_penalty(real, fake)
+            self.penalty_tracker.update_state(penalty)
+            critic_loss = critic_loss + penalty
+        self.critic_loss_tracker.update_state(critic_loss)
         self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
-        self.wasserstein_tracker.update_state(losses.wasserstein_estimate(real_scores, fake_scores))
+        self.wasserstein_tracker.update_state(estimate)
         return self._logs(counters=False)
 
     def _logs(self, counters):
@@ -418,6 +543,8 @@ class WGAN(Trainer):
             "n_critic": n_critic,
             "clip_value": self.clip_value,
             "seed": self.seed,
+            "lipschitz": self.lipschitz,
+            "penalty_weight": self.penalty_weight,
         }
 
     @classmethod
@@ -441,6 +568,10 @@ def _model_input_shape(model):
     if not inputs or len(inputs) != 1:
         return None
     return tuple(inputs[0].shape)
+
+
+def _has_layer(model, layer_class):
+    return any(isinstance(layer, layer_class) for layer in model._flatten_layers())
 
 
 def _shapes_match(expected, actual):

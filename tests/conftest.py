@@ -29,8 +29,9 @@ class FixedNoiseWGAN(keras_wgan.WGAN):
     backend sees the same latent vectors. The draw counter is a model
     variable, so compiled steps read a new row each time."""
 
-    def __init__(self, *args, noise=None, **kwargs):
+    def __init__(self, *args, noise=None, alphas=None, **kwargs):
         self.noise_table = np.asarray(noise, "float32")
+        self.alpha_table = None if alphas is None else np.asarray(alphas, "float32")
         super().__init__(*args, **kwargs)
 
     def build(self, input_shape=None):
@@ -38,12 +39,20 @@ class FixedNoiseWGAN(keras_wgan.WGAN):
             self.draws = self.add_weight(
                 shape=(), dtype="int32", initializer="zeros", trainable=False, name="draws"
             )
+            self.alpha_draws = self.add_weight(
+                shape=(), dtype="int32", initializer="zeros", trainable=False, name="alpha_draws"
+            )
         super().build(input_shape)
 
     def sample_latent(self, batch_size):
         z = ops.take(ops.convert_to_tensor(self.noise_table), self.draws.value, axis=0)
         self.draws.assign_add(1)
         return z
+
+    def sample_interpolation(self, batch_size):
+        alpha = ops.take(ops.convert_to_tensor(self.alpha_table), self.alpha_draws.value, axis=0)
+        self.alpha_draws.assign_add(1)
+        return alpha
 
 
 def to_numpy(x):

@@ -12,6 +12,30 @@ optimizer slots and counters are all carried through compiled loops.
 
 import jax
 import keras
+from keras import ops
+
+
+class _StraightThroughScope(keras.StatelessScope):
+    """A scope for differentiating with respect to some variables' values.
+
+    A layer may assign to a trainable variable while computing the loss
+    (Keras's `SpectralNormalization` writes the normalized kernel). On
+    TensorFlow and PyTorch such an assignment is not differentiated: the
+    gradient goes to the variable as read after it. Here the new value is
+    made straight-through (its value, with an identity Jacobian with respect
+    to the variable's input value), so JAX computes the same gradient.
+    """
+
+    def __init__(self, state_mapping, differentiated):
+        super().__init__(state_mapping=state_mapping)
+        self.differentiated = differentiated  # id(variable) -> input value
+
+    def add_update(self, update):
+        variable, value = update
+        x = self.differentiated.get(id(variable))
+        if x is not None:
+            value = ops.stop_gradient(value) + (x - ops.stop_gradient(x))
+        super().add_update((variable, value))
 
 
 def _pure(fn, variables):
@@ -28,7 +52,8 @@ def _pure(fn, variables):
 
 def _assign(variables, values):
     for variable, value in zip(variables, values):
-        variable.assign(value)
+        if value is not variable.value:  # skip what the function left unchanged
+            variable.assign(value)
 
 
 class JAXTrainer(keras.Model):
@@ -62,25 +87,40 @@ class JAXTrainer(keras.Model):
     def _state_variables(self):
         variables = self.trainable_variables + self.non_trainable_variables
         variables += self.metrics_variables
-        if self.optimizer is not None:
+        if getattr(self, "optimizer", None) is not None:  # None before compile()
             variables += self.optimizer.variables
         return variables
 
     def _minimize(self, loss_fn, variables, optimizer):
         ids = {id(v) for v in variables}
-        others = [v for v in self._state_variables() if id(v) not in ids]
+        everything = variables + [v for v in self._state_variables() if id(v) not in ids]
 
         def loss_of(trainable_values, other_values):
-            pure = _pure(loss_fn, variables + others)
-            loss, new_values = pure(list(trainable_values) + list(other_values))
-            return loss, new_values[len(variables) :]
+            values = list(trainable_values) + list(other_values)
+            differentiated = {id(v): x for v, x in zip(variables, trainable_values)}
+            with _StraightThroughScope(list(zip(everything, values)), differentiated) as scope:
+                loss, aux = loss_fn()
+            return loss, (aux, [scope.get_current_value(v) for v in everything])
 
-        (loss, other_values), grads = jax.value_and_grad(loss_of, has_aux=True)(
-            [v.value for v in variables], [v.value for v in others]
+        (loss, (aux, new_values)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+            [v.value for v in variables], [v.value for v in everything[len(variables) :]]
         )
-        _assign(others, other_values)  # noise state, batch-norm statistics
+        _assign(everything, new_values)  # noise state, batch-norm statistics, ...
         optimizer.apply(grads, variables)
-        return loss
+        return loss, aux
+
+    def _input_gradient(self, fn, x):
+        # jax.grad of a pure function of x and of the state, so the outer
+        # jax.grad of `_minimize` can differentiate this gradient again.
+        variables = self._state_variables()
+
+        def score_sum(x, values):
+            scores, new_values = _pure(lambda: fn(x), variables)(values)
+            return ops.sum(ops.cast(scores, "float32")), new_values
+
+        gradient, new_values = jax.grad(score_sum, has_aux=True)(x, [v.value for v in variables])
+        _assign(variables, new_values)
+        return gradient
 
     def _repeat(self, n, body):
         variables = self._state_variables()

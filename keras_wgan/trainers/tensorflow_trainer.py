@@ -13,11 +13,19 @@ class TensorFlowTrainer(keras.Model):
 
     def _minimize(self, loss_fn, variables, optimizer):
         with tf.GradientTape() as tape:
-            loss = loss_fn()
+            loss, aux = loss_fn()
         grads = tape.gradient(loss, variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         optimizer.apply(grads, variables)
-        return loss
+        return loss, aux
+
+    def _input_gradient(self, fn, x):
+        # A tape inside the one of `_minimize`: the outer tape records the
+        # inner gradient, so a penalty on it can be differentiated again.
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            scores = fn(x)
+        return tape.gradient(scores, x)
 
     def _repeat(self, n, body):
         tf.while_loop(

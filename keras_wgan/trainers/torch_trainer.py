@@ -13,7 +13,7 @@ class TorchTrainer(keras.Model):
             return self._wgan_test_step(data)
 
     def _minimize(self, loss_fn, variables, optimizer):
-        loss = loss_fn()
+        loss, aux = loss_fn()
         values = [v.value for v in variables]
         # `autograd.grad` differentiates only with respect to `variables`:
         # the critic's parameters get no gradient from the generator's loss.
@@ -21,7 +21,15 @@ class TorchTrainer(keras.Model):
         grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
         with torch.no_grad():
             optimizer.apply(grads, variables)
-        return loss.detach()
+        return loss.detach(), keras.tree.map_structure(_detach, aux)
+
+    def _input_gradient(self, fn, x):
+        # enable_grad: also under evaluate(), which runs without gradients.
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            # create_graph: the penalty on this gradient is differentiated again.
+            (gradient,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        return gradient
 
     def _repeat(self, n, body):
         for i in range(n):
@@ -33,3 +41,7 @@ class TorchTrainer(keras.Model):
 
     def _check_splits(self, real, n, message):
         return real  # Shapes are static in eager mode: checked before this is called.
+
+
+def _detach(value):
+    return value.detach() if isinstance(value, torch.Tensor) else value
