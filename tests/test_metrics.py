@@ -305,10 +305,16 @@ def test_fid_with_a_keras_extractor_matches_numpy_statistics():
     real_features = ops.convert_to_numpy(model(real)).astype("float64")
     fake_features = ops.convert_to_numpy(model(fake)).astype("float64")
     expected = frechet_reference(
-        real_features.mean(0), np.cov(real_features.T), fake_features.mean(0), np.cov(fake_features.T)
+        real_features.mean(0),
+        np.cov(real_features.T),
+        fake_features.mean(0),
+        np.cov(fake_features.T),
     )
     assert metrics.fid(real, fake, model) == pytest.approx(expected, rel=1e-4)
     assert metrics.fid(ops.convert_to_tensor(real), real, model) == pytest.approx(0, abs=1e-6)
+    assert metrics.get_metric("fid")(real, fake, extractor=model) == pytest.approx(
+        expected, rel=1e-4
+    )
 
 
 def test_feature_extractor_batches_caches_and_checks_its_output():
@@ -326,13 +332,15 @@ def test_feature_extractor_batches_caches_and_checks_its_output():
     assert calls == [4, 4, 2]
     extractor(x + 1)
     assert len(calls) == 6
-    with pytest.raises(ValueError, match=r"shape \(batch, d\).*Received: shape \(10,\) for a batch of 10"):
+    with pytest.raises(
+        ValueError, match=r"shape \(batch, d\).*Received: shape \(10,\) for a batch of 10"
+    ):
         metrics.FeatureExtractor(lambda b: b[:, 0])(x)
     with pytest.raises(TypeError, match="`extractor` must be None"):
         metrics.fid(x, x, extractor="inception")
 
 
-def test_inception_extractor_is_built_lazily_and_preprocesses_to_299():
+def test_inception_extractor_is_built_lazily_and_preprocesses_to_299(monkeypatch):
     extractor = metrics.get_extractor(None)
     assert isinstance(extractor, metrics.InceptionV3Extractor)
     assert metrics.get_extractor(None) is extractor
@@ -342,8 +350,30 @@ def test_inception_extractor_is_built_lazily_and_preprocesses_to_299():
     assert batch.shape == (2, 299, 299, 3) and batch.dtype == np.float32
     np.testing.assert_allclose(batch[0], -1.0, atol=1e-6)
     np.testing.assert_allclose(batch[1], 0.5, atol=1e-6)
-    untrained = metrics.InceptionV3Extractor(weights=None)
-    assert untrained.model.output_shape == (None, 2048)
+
+    # Building the real network takes long on JAX and its weights need a
+    # download: a stand-in checks how it is built and fed.
+    built = []
+
+    def fake_inception(**kwargs):
+        built.append(kwargs)
+        inputs = keras.Input(kwargs["input_shape"])
+        return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", fake_inception)
+    local = metrics.InceptionV3Extractor(weights="/path/to/weights.h5", batch_size=1)
+    features = local(np.stack([grey[1], grey[0]]))
+    assert built == [
+        {
+            "include_top": False,
+            "weights": "/path/to/weights.h5",
+            "input_shape": (299, 299, 3),
+            "pooling": "avg",
+        }
+    ]
+    np.testing.assert_allclose(features, [[0.5] * 3, [-1.0] * 3], atol=1e-6)
+    local(grey)
+    assert len(built) == 1  # built once
 
 
 # -------------------------------------------------------------------- KID
@@ -351,7 +381,7 @@ def test_inception_extractor_is_built_lazily_and_preprocesses_to_299():
 
 def reference_mmd2(x, y):
     d = x.shape[1]
-    k = lambda a, b: (a @ b / d + 1) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b / d + 1) ** 3
     n, m = len(x), len(y)
     xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
@@ -363,9 +393,7 @@ def test_mmd2_unbiased_matches_a_direct_sum():
     rng = np.random.default_rng(13)
     x, y = rng.normal(size=(7, 3)), rng.normal(loc=0.4, size=(9, 3))
     assert metrics.mmd2_unbiased(x, y) == pytest.approx(reference_mmd2(x, y), rel=1e-10)
-    np.testing.assert_allclose(
-        metrics.polynomial_kernel(x, y), (x @ y.T / 3 + 1) ** 3, rtol=1e-12
-    )
+    np.testing.assert_allclose(metrics.polynomial_kernel(x, y), (x @ y.T / 3 + 1) ** 3, rtol=1e-12)
 
 
 def test_kid_averages_mmd2_over_seeded_subsets():
@@ -396,12 +424,13 @@ def test_kid_is_zero_for_one_distribution_and_positive_for_a_shift():
     model = metrics.FeatureExtractor(tiny_extractor())
     real, same = tiny_images(rng, 400), tiny_images(rng, 400)
     shifted = tiny_images(rng, 400, shift=0.4)
-    kw = dict(subsets=20, subset_size=200, seed=0)
+    kw = {"subsets": 20, "subset_size": 200, "seed": 0}
     same_kid = metrics.kid(real, same, model, **kw)
     shifted_kid = metrics.kid(real, shifted, model, **kw)
     assert shifted_kid > 1e-3
     assert abs(same_kid) < 0.05 * shifted_kid
     assert metrics.kid(real, shifted, model, **kw) == shifted_kid  # seeded
+    assert metrics.get_metric("kid")(real, shifted, extractor=model, **kw) == shifted_kid
 
 
 # ------------------------------------------------------ MNIST classifier
@@ -437,7 +466,7 @@ def test_classifier_metrics_separate_real_and_collapsed_digits(mnist, classifier
     extractor = metrics.ClassifierExtractor(classifier)
     real, other = images[5000:6500], images[6500:8000]
     ones = images[6500:][labels[6500:] == 1][:500]
-    kw = dict(subsets=10, subset_size=300)
+    kw = {"subsets": 10, "subset_size": 300}
     good = metrics.classifier_metrics(real, other, extractor, **kw)
     collapsed = metrics.classifier_metrics(real, ones, extractor, **kw)
     assert good["classes_covered"] == 10
@@ -452,11 +481,13 @@ def test_classifier_metrics_separate_real_and_collapsed_digits(mnist, classifier
     p = coverage.class_counts / len(ones)
     p = p[p > 0]
     assert coverage.class_kl == pytest.approx(np.sum(p * np.log(10 * p)))
+    by_name = metrics.get_metric("mnist_classes")(real, ones, classifier=extractor)
+    assert by_name.as_dict()["classes_covered"] == collapsed["classes_covered"]
 
 
 def test_classifier_for_32x32_generators_resizes_images(mnist):
     images, labels = mnist
-    model = metrics.train_classifier(images[:300], labels[:300], image_size=32, epochs=1)
+    model = metrics.train_classifier(images[:64], labels[:64], image_size=32, epochs=1)
     assert tuple(model.input_shape) == (None, 32, 32, 1)
     extractor = metrics.ClassifierExtractor(model)
     assert extractor(images[:5]).shape == (5, 128)  # 28x28 resized to 32x32
@@ -467,7 +498,9 @@ def test_classifier_errors(mnist):
     images, labels = mnist
     with pytest.raises(TypeError, match=r"dtype uint8.*images / 127.5 - 1"):
         metrics.train_classifier(np.zeros((4, 28, 28), "uint8"), labels[:4])
-    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]. Received: values in \[255, 255\]"):
+    with pytest.raises(
+        ValueError, match=r"must lie in \[-1, 1\]. Received: values in \[255, 255\]"
+    ):
         metrics.train_classifier(np.full((4, 28, 28), 255.0), labels[:4])
     with pytest.raises(ValueError, match=r"one per image.*shape \(3,\)"):
         metrics.train_classifier(images[:4], labels[:3])
@@ -617,6 +650,21 @@ def test_callback_counts_batches_without_a_counter_and_checks_arguments():
     assert callback.results[0]["sliced_w"] == pytest.approx(
         metrics.sliced_wasserstein(np.ones((8, 2)), np.zeros((8, 2)))
     )
+
+    @metrics.register_metric("test_mean_gap")
+    def mean_gap(real, fake, scale=1.0):
+        return {"gap": scale * float(np.abs(real.mean() - fake.mean())), "size": len(fake)}
+
+    assert "test_mean_gap" in metrics.available_metrics()
+    callback = metrics.EvaluationCallback(
+        np.ones((8, 2)), ["test_mean_gap"], metric_kwargs={"test_mean_gap": {"scale": 2.0}}
+    )
+    callback.set_model(NoCounter())
+    assert callback.evaluate(5) == {
+        "generator_iteration": 5,
+        "test_mean_gap/gap": 2.0,
+        "test_mean_gap/size": 8,
+    }
 
     with pytest.raises(ValueError, match="Unknown metric 'fidd'"):
         metrics.EvaluationCallback(np.ones((8, 2)), metrics=["fidd"])

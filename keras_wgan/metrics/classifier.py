@@ -189,9 +189,7 @@ class ClassifierExtractor(FeatureExtractor):
         if feature_layer is None:
             names = [layer.name for layer in classifier.layers]
             layer = (
-                classifier.get_layer("features")
-                if "features" in names
-                else classifier.layers[-2]
+                classifier.get_layer("features") if "features" in names else classifier.layers[-2]
             )
         else:
             try:
@@ -206,7 +204,7 @@ class ClassifierExtractor(FeatureExtractor):
         self.input_size = tuple(inputs[0].shape[1:3])
         self.channels = inputs[0].shape[-1]
         self.num_classes = int(output[0].shape[-1])
-        self._feature_model = keras.Model(inputs, layer.output)
+        self._feature_model = keras.Model(inputs[0], layer.output)
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         return prepare_images(images, self.input_size, channels=self.channels)
@@ -222,7 +220,11 @@ class ClassifierExtractor(FeatureExtractor):
         images = _image_array(images, "images")
         classes = [
             np.argmax(
-                to_numpy(self.classifier.predict_on_batch(self.preprocess(images[i : i + self.batch_size]))),
+                to_numpy(
+                    self.classifier.predict_on_batch(
+                        self.preprocess(images[i : i + self.batch_size])
+                    )
+                ),
                 axis=-1,
             )
             for i in range(0, len(images), self.batch_size)
@@ -293,8 +295,10 @@ def class_coverage(images, classifier, min_fraction: float = 0.01) -> ClassCover
     ```
     """
     extractor = _classifier_extractor(classifier)
-    if isinstance(min_fraction, bool) or not isinstance(min_fraction, (int, float)) or not (
-        0 < min_fraction <= 1
+    if (
+        isinstance(min_fraction, bool)
+        or not isinstance(min_fraction, (int, float))
+        or not (0 < min_fraction <= 1)
     ):
         raise ValueError(
             f"`min_fraction` must be in (0, 1]. Received: min_fraction={min_fraction!r}"

@@ -277,9 +277,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         from tensorflow.core.framework import summary_pb2
 
         if self._summary_writer is None:
-            self._summary_writer = tf.summary.create_file_writer(
-                os.path.join(self.log_dir, "eval")
-            )
+            self._summary_writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "eval"))
         # What `tf.summary.scalar` writes, through TensorFlow's own
         # `tf.summary.write`: `tf.summary.scalar` lives in the `tensorboard`
         # package, which TensorFlow no longer installs.

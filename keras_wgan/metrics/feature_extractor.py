@@ -85,9 +85,7 @@ class FeatureExtractor:
         for start in range(0, len(images), self.batch_size):
             batch = self.preprocess(images[start : start + self.batch_size])
             features = to_numpy(self.extract(batch), "features")
-            if features.ndim != 2 or features.shape[0] != min(
-                self.batch_size, len(images) - start
-            ):
+            if features.ndim != 2 or features.shape[0] != min(self.batch_size, len(images) - start):
                 raise ValueError(
                     "A feature extractor must return one feature vector per image, "
                     f"shape (batch, d). Received: shape {features.shape} for a batch "
@@ -127,8 +125,7 @@ def prepare_images(images: np.ndarray, image_size=None, channels=None) -> np.nda
     if channels is not None and images.shape[-1] != channels:
         if images.shape[-1] != 1:
             raise ValueError(
-                f"Expected images with 1 or {channels} channels. Received: shape "
-                f"{images.shape}"
+                f"Expected images with 1 or {channels} channels. Received: shape {images.shape}"
             )
         images = np.repeat(images, channels, axis=-1)
     return images

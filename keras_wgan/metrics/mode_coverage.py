@@ -102,7 +102,9 @@ def mode_coverage(
             f"({num_modes},). Received: std={std!r}"
         )
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
-        raise ValueError(f"`threshold` must be a positive number. Received: threshold={threshold!r}")
+        raise ValueError(
+            f"`threshold` must be a positive number. Received: threshold={threshold!r}"
+        )
     min_samples = check_positive_int(min_samples, "min_samples")
 
     # Standardized distances of every sample to every centre, (N, num_modes).

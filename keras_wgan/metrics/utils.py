@@ -12,9 +12,11 @@ def to_numpy(x, name: str = "x") -> np.ndarray:
     try:
         return np.asarray(keras.ops.convert_to_numpy(x))
     except Exception:
-        # A tensor of another framework (a tf.Tensor on the JAX backend, for
-        # example) still converts through the array protocol.
+        # A tensor of another framework (a tf.Tensor on the JAX backend, a
+        # torch.Tensor on TensorFlow) still converts through the array protocol.
         try:
+            if hasattr(x, "detach") and hasattr(x, "cpu"):
+                x = x.detach().cpu()
             return np.asarray(x)
         except Exception as error:
             raise TypeError(
@@ -39,8 +41,7 @@ def as_float_matrix(x, name: str, min_samples: int = 1) -> np.ndarray:
         )
     if x.shape[0] < min_samples:
         raise ValueError(
-            f"`{name}` must hold at least {min_samples} sample(s). "
-            f"Received: shape {x.shape}"
+            f"`{name}` must hold at least {min_samples} sample(s). Received: shape {x.shape}"
         )
     x = x.reshape(x.shape[0], -1).astype("float64")
     if not np.isfinite(x).all():
@@ -50,9 +51,7 @@ def as_float_matrix(x, name: str, min_samples: int = 1) -> np.ndarray:
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
     return int(value)
 
 
