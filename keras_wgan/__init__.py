@@ -4,6 +4,7 @@ Keras 3, on the TensorFlow, JAX and PyTorch backends."""
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan.constraints import WeightClip
+from keras_wgan.gan import GAN
 from keras_wgan.schedules import ConstantSchedule
 from keras_wgan.schedules import CriticSchedule
 from keras_wgan.schedules import PaperSchedule
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "WGAN",
+    "GAN",
     "WeightClip",
     "CriticSchedule",
     "ConstantSchedule",

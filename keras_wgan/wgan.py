@@ -32,7 +32,7 @@ def gradient_penalty_optimizer(name: str) -> keras.optimizers.Adam:
     return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9, name=name)
 
 
-LIPSCHITZ_METHODS = ("clip", "gp", "lp", "spectral_norm")
+LIPSCHITZ_METHODS = ("clip", "gp", "lp", "spectral_norm", "none")
 
 
 def _optimizer(value, name, default):
@@ -91,7 +91,9 @@ class WGAN(Trainer):
             `penalty_weight * mean max(0, ||grad f(x)|| - 1)^2`;
             `"spectral_norm"`, the critic's layers are wrapped in
             `keras.layers.SpectralNormalization` (see
-            `keras_wgan.spectral_normalize`), no clipping, no penalty.
+            `keras_wgan.spectral_normalize`), no clipping, no penalty;
+            `"none"`, no constraint at all (for ablations and the GAN
+            baseline; the critic's estimate is then not a distance).
             Without clipping, `compile()` defaults to the WGAN-GP
             optimizer, Adam(1e-4, beta_1=0, beta_2=0.9).
         penalty_weight: The weight lambda of the gradient penalty (10 in
@@ -290,9 +292,12 @@ class WGAN(Trainer):
             )
         # RMSProp is the paper's choice for clipping (momentum was unstable
         # with it); the methods that do not clip use WGAN-GP's Adam.
-        default = default_optimizer if self.lipschitz == "clip" else gradient_penalty_optimizer
-        self.generator_optimizer = _optimizer(generator_optimizer, "generator_optimizer", default)
-        self.critic_optimizer = _optimizer(critic_optimizer, "critic_optimizer", default)
+        self.generator_optimizer = _optimizer(
+            generator_optimizer, "generator_optimizer", self.build_default_optimizer
+        )
+        self.critic_optimizer = _optimizer(
+            critic_optimizer, "critic_optimizer", self.build_default_optimizer
+        )
         if self.generator_optimizer is self.critic_optimizer:
             raise ValueError(
                 "`generator_optimizer` and `critic_optimizer` must be two different "
@@ -326,6 +331,23 @@ class WGAN(Trainer):
         for key in ("generator_optimizer", "critic_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
+
+    def build_default_optimizer(self, name: str) -> keras.optimizers.Optimizer:
+        """The optimizer `compile()` gives a network when none is passed:
+        the paper's RMSProp with clipping (momentum was unstable with it),
+        WGAN-GP's Adam for the other methods."""
+        if self.lipschitz == "clip":
+            return default_optimizer(name)
+        return gradient_penalty_optimizer(name)
+
+    def critic_loss(self, real_scores, fake_scores):
+        """What the critic minimizes, before any penalty:
+        `mean f(fake) - mean f(real)`. Override for another objective."""
+        return losses.critic_loss(real_scores, fake_scores)
+
+    def generator_loss(self, fake_scores):
+        """What the generator minimizes: `-mean f(G(z))`."""
+        return losses.generator_loss(fake_scores)
 
     @property
     def _penalized(self):
@@ -407,11 +429,13 @@ class WGAN(Trainer):
         )
 
         def loss_fn():
-            estimate = losses.wasserstein_estimate(*self._critic_scores(real, fake))
+            real_scores, fake_scores = self._critic_scores(real, fake)
+            estimate = losses.wasserstein_estimate(real_scores, fake_scores)
+            loss = self.critic_loss(real_scores, fake_scores)
             if not self._penalized:
-                return -estimate, (estimate, 0.0)
+                return loss, (estimate, 0.0)
             penalty = self.gradient_penalty(real, fake)
-            return penalty - estimate, (estimate, penalty)
+            return loss + penalty, (estimate, penalty)
 
         loss, (estimate, penalty) = self._minimize(
             loss_fn, self.critic.trainable_variables, self.critic_optimizer
@@ -442,7 +466,7 @@ class WGAN(Trainer):
 
         def loss_fn():
             fake = self.generator(z, training=True)
-            return losses.generator_loss(self.critic(fake, training=True)), ()
+            return self.generator_loss(self.critic(fake, training=True)), ()
 
         loss, _ = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
         self.generator_loss_tracker.update_state(loss)
@@ -471,13 +495,13 @@ class WGAN(Trainer):
         real_scores = self.critic(real, training=False)
         fake_scores = self.critic(fake, training=False)
         estimate = losses.wasserstein_estimate(real_scores, fake_scores)
-        critic_loss = -estimate
+        critic_loss = self.critic_loss(real_scores, fake_scores)
         if self._penalized:
             penalty = self.gradient_penalty(real, fake)
             self.penalty_tracker.update_state(penalty)
             critic_loss = critic_loss + penalty
         self.critic_loss_tracker.update_state(critic_loss)
-        self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
+        self.generator_loss_tracker.update_state(self.generator_loss(fake_scores))
         self.wasserstein_tracker.update_state(estimate)
         return self._logs(counters=False)
 

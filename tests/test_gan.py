@@ -1,0 +1,57 @@
+"""The GAN baseline: same trainer, the non-saturating objectives."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_wgan
+from tests.conftest import FixedNoiseWGAN, to_numpy
+
+
+class FixedNoiseGAN(FixedNoiseWGAN, keras_wgan.GAN):
+    pass
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def test_objectives_match_numpy_for_a_linear_discriminator():
+    rng = np.random.default_rng(0)
+    generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wg, bg = rng.normal(size=(3, 2)).astype("float32"), rng.normal(size=2).astype("float32")
+    wd, bd = rng.normal(size=(2, 1)).astype("float32"), np.float32([0.2])
+    generator.set_weights([wg, bg])
+    discriminator.set_weights([wd, bd])
+    noise = rng.normal(size=(2, 8, 3)).astype("float32")
+    gan = FixedNoiseGAN(generator, discriminator, latent_dim=3, noise=noise)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))  # measure only
+    real = rng.normal(size=(8, 2)).astype("float32")
+    history = gan.fit(real, batch_size=8, shuffle=False, verbose=0)
+    d = lambda x: (x @ wd + bd)[:, 0]
+    fake_critic, fake_generator = noise[0] @ wg + bg, noise[1] @ wg + bg
+    expected_d = softplus(-d(real)).mean() + softplus(d(fake_critic)).mean()
+    expected_g = softplus(-d(fake_generator)).mean()
+    np.testing.assert_allclose(history.history["critic_loss"][0], expected_d, rtol=1e-5)
+    np.testing.assert_allclose(history.history["generator_loss"][0], expected_g, rtol=1e-5)
+
+
+def test_dcgan_defaults_no_clipping_and_serialization(tmp_path):
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    gan = keras_wgan.GAN(generator, discriminator, latent_dim=4, seed=0)
+    gan.compile()
+    assert gan.schedule.n_critic == 1 and gan.lipschitz == "none"
+    for optimizer in (gan.generator_optimizer, gan.critic_optimizer):
+        assert isinstance(optimizer, keras.optimizers.Adam) and optimizer.beta_1 == 0.5
+        assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(2e-4)
+    assert all(v.constraint is None for v in discriminator.trainable_variables)
+    gan.fit(np.random.default_rng(0).normal(3.0, size=(64, 2)).astype("float32"), batch_size=16, epochs=5, verbose=0)
+    assert max(np.abs(to_numpy(v)).max() for v in discriminator.trainable_variables) > 0.01
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, keras_wgan.GAN) and "lipschitz" not in loaded.get_config()
+    z = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(to_numpy(loaded(z)), to_numpy(gan(z)), rtol=1e-6)
