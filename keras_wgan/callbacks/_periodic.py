@@ -1,0 +1,76 @@
+"""What the image callbacks share: acting every N generator iterations and
+writing PNGs and TensorBoard images."""
+
+import os
+
+import keras
+import numpy as np
+
+
+class PeriodicImageCallback(keras.callbacks.Callback):
+    """Calls `self.draw(iteration)` -> uint8 image (H, W, C) every
+    `every_n_iterations` generator iterations and at the end of training,
+    and writes it as `log_dir/<name>_<iteration>.png` (and `<name>.png`, the
+    latest) and as a TensorBoard image under `log_dir/images`."""
+
+    def __init__(self, log_dir, name, every_n_iterations, tensorboard=True):
+        super().__init__()
+        if isinstance(every_n_iterations, bool) or not isinstance(every_n_iterations, int) or every_n_iterations < 1:
+            raise ValueError(
+                f"`every_n_iterations` must be a positive integer. Received: {every_n_iterations!r}"
+            )
+        self.log_dir = os.fspath(log_dir)
+        self.name = name
+        self.every_n_iterations = every_n_iterations
+        self.tensorboard = tensorboard
+        self.written = []  # paths of the PNG files written
+        self._last_iteration = None
+        self._writer = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        iteration = _generator_iteration(logs, self.model)
+        if iteration != self._last_iteration and iteration % self.every_n_iterations == 0:
+            self._write(iteration)
+
+    def on_train_end(self, logs=None):
+        iteration = int(keras.ops.convert_to_numpy(self.model.generator_iterations))
+        if iteration != self._last_iteration:
+            self._write(iteration)
+
+    def _write(self, iteration):
+        self._last_iteration = iteration
+        image = self.draw(iteration)
+        import tensorflow as tf  # lazily, as Keras's TensorBoard callback does
+
+        os.makedirs(self.log_dir, exist_ok=True)
+        png = tf.io.encode_png(image).numpy()
+        for filename in (f"{self.name}_{iteration:07d}.png", f"{self.name}.png"):
+            path = os.path.join(self.log_dir, filename)
+            with open(path, "wb") as f:
+                f.write(png)
+        self.written.append(os.path.join(self.log_dir, f"{self.name}_{iteration:07d}.png"))
+        if self.tensorboard:
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+            with self._writer.as_default():
+                tf.summary.image(self.name, image[None], step=iteration)
+            self._writer.flush()
+
+    def draw(self, iteration) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _generator_iteration(logs, model):
+    if logs and "generator_iterations" in logs:
+        return int(logs["generator_iterations"])
+    return int(keras.ops.convert_to_numpy(model.generator_iterations))
+
+
+def figure_to_array(figure) -> np.ndarray:
+    """A Matplotlib figure as a uint8 RGB array."""
+    figure.canvas.draw()
+    image = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return image

@@ -1,0 +1,69 @@
+"""For 2-D data: generated and real points over the critic's value."""
+
+import numpy as np
+
+from keras_wgan.callbacks._periodic import PeriodicImageCallback
+from keras_wgan.callbacks._periodic import figure_to_array
+
+
+class CriticContour(PeriodicImageCallback):
+    """Draws real points, generated points and the contours of the critic's
+    value f(x) over the plane, every `every_n_iterations` generator
+    iterations and at the end, as `log_dir/critic_<iteration>.png` and a
+    TensorBoard image. For models of 2-D samples.
+
+    Args:
+        real_samples: Real points `(N, 2)` to draw.
+        log_dir: Output folder.
+        every_n_iterations: Generator iterations between two drawings.
+        num_samples: Generated points to draw.
+        extent: Half-width of the square drawn, or None to fit the real points.
+        resolution: Grid points per axis for the contours.
+        seed: Seed of the generated points' latent vectors.
+
+    Example:
+
+    ```python
+    real = keras_wgan.data.toy2d.eight_gaussians(512, seed=0)
+    wgan.fit(dataset, callbacks=[CriticContour(real, "runs/x/critic", every_n_iterations=500)])
+    ```
+    """
+
+    def __init__(self, real_samples, log_dir, every_n_iterations=500, num_samples=512,
+                 extent=None, resolution=100, seed=0, tensorboard=True):
+        super().__init__(log_dir, "critic", every_n_iterations, tensorboard)
+        real_samples = np.asarray(real_samples, "float32")
+        if real_samples.ndim != 2 or real_samples.shape[1] != 2:
+            raise ValueError(
+                "CriticContour draws 2-D data: `real_samples` must have shape (N, 2). "
+                f"Received shape {real_samples.shape}."
+            )
+        self.real_samples = real_samples
+        self.num_samples = num_samples
+        self.extent = extent or float(np.abs(real_samples).max() * 1.25)
+        self.resolution = resolution
+        self.seed = seed
+
+    def draw(self, iteration):
+        import keras
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        axis = np.linspace(-self.extent, self.extent, self.resolution, dtype="float32")
+        xx, yy = np.meshgrid(axis, axis)
+        grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        values = keras.ops.convert_to_numpy(self.model.critic(grid, training=False))
+        values = values.astype("float32").reshape(xx.shape)
+        fake = self.model.generate(self.num_samples, seed=self.seed)
+        figure, ax = plt.subplots(figsize=(5, 5), dpi=100)
+        contour = ax.contourf(xx, yy, values, levels=20, cmap="viridis", alpha=0.8)
+        figure.colorbar(contour, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)")
+        ax.scatter(*self.real_samples.T, s=3, c="orange", label="real")
+        ax.scatter(*fake.T, s=3, c="white", edgecolors="none", label="generated")
+        ax.set_xlim(-self.extent, self.extent)
+        ax.set_ylim(-self.extent, self.extent)
+        ax.set_title(f"generator iteration {iteration}")
+        ax.legend(loc="upper right", fontsize=7)
+        return figure_to_array(figure)

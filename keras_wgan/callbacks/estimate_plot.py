@@ -1,0 +1,116 @@
+"""The critic's Wasserstein estimate against generator iterations."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+
+def median_filter(values, window):
+    """Centred running median, the window shrinking at the ends.
+
+    Example:
+
+    >>> median_filter([1, 9, 2, 8, 3], 3).tolist()
+    [5.0, 2.0, 8.0, 3.0, 5.5]
+    """
+    values = np.asarray(values, "float64")
+    half = window // 2
+    return np.array(
+        [np.median(values[max(0, i - half) : i + half + 1]) for i in range(len(values))]
+    )
+
+
+class EstimatePlot(keras.callbacks.Callback):
+    """Records the Wasserstein estimate of every generator iteration and
+    plots it, raw and median-filtered (the reference implementation's
+    advice: the estimate is noisy from batch to batch), as
+    `log_dir/<filename>` at the end of each epoch and of training. The
+    values are also kept in `estimate.json` beside it.
+
+    Keras logs running means over the epoch; this callback recovers each
+    step's own mean exactly from them, weighting by critic iterations.
+
+    Args:
+        log_dir: Output folder.
+        filename: PNG file name.
+        median_window: Width of the median filter, in generator iterations.
+
+    Example:
+
+    ```python
+    wgan.fit(dataset, epochs=10, callbacks=[EstimatePlot("runs/x")])
+    ```
+    """
+
+    def __init__(self, log_dir, filename="wasserstein_estimate.png", median_window=101):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        self.filename = filename
+        self.median_window = median_window
+        self.iterations, self.estimates = [], []
+        self._previous = None  # (critic iterations, estimate sum) so far this epoch
+
+    def on_train_begin(self, logs=None):
+        path = os.path.join(self.log_dir, "estimate.json")
+        if os.path.exists(path) and not self.iterations:  # a resumed run
+            with open(path) as f:
+                saved = json.load(f)
+            self.iterations, self.estimates = saved["generator_iterations"], saved["wasserstein_estimate"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._previous = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        critic_iterations = float(logs["critic_iterations"])
+        mean = float(logs["wasserstein_estimate"])
+        if self._previous is None:  # the epoch's first step
+            self._epoch_start = critic_iterations - self._step_critic_iterations()
+            self._previous = (self._epoch_start, 0.0)
+        count = critic_iterations - self._epoch_start
+        total = mean * count
+        done, previous_total = self._previous
+        if critic_iterations > done:
+            step_mean = (total - previous_total) / (critic_iterations - done)
+            generator_iteration = int(logs["generator_iterations"])
+            if self.iterations and self.iterations[-1] == generator_iteration:
+                # The generator waited (a schedule's burst): same iteration.
+                self.estimates[-1] = step_mean
+            else:
+                self.iterations.append(generator_iteration)
+                self.estimates.append(step_mean)
+        self._previous = (critic_iterations, total)
+
+    def _step_critic_iterations(self):
+        return self.model.schedule.n_critic
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write()
+
+    def on_train_end(self, logs=None):
+        self.write()
+
+    def write(self):
+        if not self.estimates:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        os.makedirs(self.log_dir, exist_ok=True)
+        with open(os.path.join(self.log_dir, "estimate.json"), "w") as f:
+            json.dump({"generator_iterations": self.iterations, "wasserstein_estimate": self.estimates}, f)
+        figure, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        ax.plot(self.iterations, self.estimates, color="0.75", lw=0.8, label="per iteration")
+        window = min(self.median_window, len(self.estimates) // 2 * 2 + 1)
+        ax.plot(self.iterations, median_filter(self.estimates, window), color="C0",
+                label=f"median filter ({window})")
+        ax.set_xlabel("generator iterations")
+        ax.set_ylabel("Wasserstein estimate")
+        ax.legend()
+        figure.tight_layout()
+        figure.savefig(os.path.join(self.log_dir, self.filename))
+        plt.close(figure)
