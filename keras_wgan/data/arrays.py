@@ -42,8 +42,7 @@ def read_array(path_or_array, key: str | None = None) -> np.ndarray:
     if extension == ".npy":
         if key is not None:
             raise ValueError(
-                f"`key` applies to .npz files only; {path!r} is an .npy file. "
-                f"Received: key={key!r}"
+                f"`key` applies to .npz files only; {path!r} is an .npy file. Received: key={key!r}"
             )
         return np.load(path, allow_pickle=False)
     if extension != ".npz":
@@ -135,14 +134,14 @@ def array_dataset(
         origin = repr(os.fspath(path_or_array))
     else:
         origin = "the array"
-    if array.ndim == 3:
-        array = array[..., np.newaxis]
-    if array.ndim not in (2, 4) or array.shape[0] == 0 or 0 in array.shape:
+    if array.ndim not in (2, 3, 4) or 0 in array.shape:
         raise ValueError(
             f"Expected images (N, height, width) or (N, height, width, channels), "
-            f"or vectors (N, features), with N >= 1, from {origin}. "
+            f"or vectors (N, features), all sizes >= 1, from {origin}. "
             f"Received: an array of shape {array.shape}."
         )
+    if array.ndim == 3:
+        array = array[..., np.newaxis]
     if array.ndim == 2 and image_size is not None:
         raise ValueError(
             f"`image_size` applies to images; {origin} holds vectors of shape "

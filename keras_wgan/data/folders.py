@@ -25,9 +25,7 @@ def list_image_files(path) -> list[str]:
     files = []
     for folder, _, names in os.walk(path, followlinks=True):
         files.extend(
-            os.path.join(folder, name)
-            for name in names
-            if name.lower().endswith(IMAGE_EXTENSIONS)
+            os.path.join(folder, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)
         )
     if not files:
         raise ValueError(

@@ -1,6 +1,7 @@
 """What every data source shares: batching for a WGAN training step, image
 resizing and cropping, and scaling to [-1, 1]."""
 
+import math
 import numbers
 
 import tensorflow as tf
@@ -113,9 +114,7 @@ def batch_for_wgan(
     [40, 40]
     """
     if not isinstance(dataset, tf.data.Dataset):
-        raise TypeError(
-            f"`dataset` must be a tf.data.Dataset. Received: {type(dataset).__name__}"
-        )
+        raise TypeError(f"`dataset` must be a tf.data.Dataset. Received: {type(dataset).__name__}")
     batch_size = check_int("batch_size", batch_size, 1)
     total = batch_size * n_critic_of(n_critic)
     shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, 0)
@@ -219,13 +218,9 @@ def check_value_range(value_range) -> tuple[float, float]:
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
         low = high = None
-    if low is None or not low < high or not all(map(_finite, (low, high))):
+    if low is None or not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(
             "`value_range` must be a pair (low, high) of finite numbers with "
             f"low < high, e.g. (0, 255). Received: value_range={value_range!r}"
         )
     return low, high
-
-
-def _finite(x) -> bool:
-    return x == x and abs(x) != float("inf")

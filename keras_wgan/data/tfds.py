@@ -27,8 +27,8 @@ def is_tfds_name(name: str) -> bool:
 
 
 def did_you_mean(name: str, other_names=()) -> str:
-    """"Did you mean 'mnist'? " for the TFDS (and `other_names`) names
-    closest to `name`, or "" if none is close."""
+    """A hint naming the TFDS names (and `other_names`) closest to `name`,
+    such as `"Did you mean 'mnist'? "`, or `""` if none is close."""
     tfds = _tensorflow_datasets()
     base = name.split(":")[0].split("/")[0]
     names = list(other_names) + tfds.list_builders(with_community_datasets=False)

@@ -76,9 +76,7 @@ def twenty_five_gaussians(num_samples: int, seed=None) -> np.ndarray:
     >>> twenty_five_gaussians(1000, seed=0).shape
     (1000, 2)
     """
-    return _mixture(
-        _TWENTY_FIVE_CENTRES, _TWENTY_FIVE_STD, _TWENTY_FIVE_DIVISOR, num_samples, seed
-    )
+    return _mixture(_TWENTY_FIVE_CENTRES, _TWENTY_FIVE_STD, _TWENTY_FIVE_DIVISOR, num_samples, seed)
 
 
 def swiss_roll(num_samples: int, seed=None) -> np.ndarray:
@@ -161,8 +159,7 @@ def get_toy(name: str) -> ToyDistribution:
     """
     if not is_toy_name(name):
         raise ValueError(
-            f"Unknown 2-D toy distribution {name!r}. Expected one of "
-            f"{list(TOY_DISTRIBUTIONS)}."
+            f"Unknown 2-D toy distribution {name!r}. Expected one of {list(TOY_DISTRIBUTIONS)}."
         )
     return TOY_DISTRIBUTIONS[_normalize(name)]
 

@@ -28,10 +28,8 @@ def dense_stack(x, fan_in, units, num_hidden_layers, hidden, init, name):
     Dense layer of `units`. `init(fan_in)` gives each layer's initializer
     arguments."""
     for index in range(num_hidden_layers):
-        x = layers.Dense(
-            hidden, activation="relu", name=f"{name}_hidden_{index}", **init(fan_in)
-        )(x)
-        fan_in = hidden
+        layer = layers.Dense(hidden, "relu", name=f"{name}_hidden_{index}", **init(fan_in))
+        x, fan_in = layer(x), hidden
     return layers.Dense(units, name=f"{name}_output", **init(fan_in))(x)
 
 
