@@ -481,11 +481,17 @@ class WGAN(Trainer):
             n,
             lambda i: self._critic_update(ops.take(real_batches, i, axis=0), batch_size),
         )
-        due = ops.greater_equal(
-            self.pending_critic_iterations.value,
-            self.schedule.critic_iterations(self.generator_iterations.value),
-        )
-        self._run_if(due, lambda: self._generator_update(batch_size))
+        if isinstance(self.schedule, schedules.ConstantSchedule):
+            # After n_critic critic iterations the update is always due: no
+            # branch in the graph (and none that a distribution strategy
+            # would have to synchronize inside).
+            self._generator_update(batch_size)
+        else:
+            due = ops.greater_equal(
+                self.pending_critic_iterations.value,
+                self.schedule.critic_iterations(self.generator_iterations.value),
+            )
+            self._run_if(due, lambda: self._generator_update(batch_size))
         self.optimizer.iterations.assign_add(1)
         return self._logs(counters=True)
 

@@ -36,12 +36,10 @@ class FixedNoiseWGAN(keras_wgan.WGAN):
 
     def build(self, input_shape=None):
         if not self.built:  # state is created in build(): WGAN builds in __init__
-            self.draws = self.add_weight(
-                shape=(), dtype="int32", initializer="zeros", trainable=False, name="draws"
-            )
-            self.alpha_draws = self.add_weight(
-                shape=(), dtype="int32", initializer="zeros", trainable=False, name="alpha_draws"
-            )
+            counter = dict(shape=(), dtype="int32", initializer="zeros", trainable=False,
+                           aggregation="only_first_replica")
+            self.draws = self.add_weight(name="draws", **counter)
+            self.alpha_draws = self.add_weight(name="alpha_draws", **counter)
         super().build(input_shape)
 
     def sample_latent(self, batch_size):

@@ -14,7 +14,11 @@ class TensorFlowTrainer(keras.Model):
     def _minimize(self, loss_fn, variables, optimizer):
         with tf.GradientTape() as tape:
             loss, aux = loss_fn()
-        grads = tape.gradient(loss, variables)
+            # Under a strategy each replica's loss is a mean over its part of
+            # the batch, and the optimizer sums the replicas' gradients: scale
+            # so that the update follows the mean over the global batch.
+            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
+        grads = tape.gradient(scaled, variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         optimizer.apply(grads, variables)
         return loss, aux
@@ -28,6 +32,13 @@ class TensorFlowTrainer(keras.Model):
         return tape.gradient(scores, x)
 
     def _repeat(self, n, body):
+        if tf.distribute.has_strategy():
+            # A strategy's optimizer update synchronizes the replicas
+            # (merge_call), which TensorFlow does not allow inside a
+            # while_loop: unroll the n_critic iterations instead.
+            for i in range(n):
+                body(tf.constant(i, "int32"))
+            return
         tf.while_loop(
             lambda i: i < n,
             lambda i: (body(i), i + 1)[1],
@@ -35,6 +46,12 @@ class TensorFlowTrainer(keras.Model):
         )
 
     def _run_if(self, pred, fn):
+        if tf.distribute.has_strategy():
+            raise NotImplementedError(
+                "Under a tf.distribute strategy WGAN supports constant critic "
+                "schedules only: the optimizer's replica synchronization cannot run "
+                f"inside tf.cond. Received: n_critic={self.n_critic!r}."
+            )
         tf.cond(pred, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
     def _check_splits(self, real, n, message):

@@ -1,0 +1,43 @@
+"""The same train_step on 2 devices: JAX DataParallel and tf.distribute.
+
+Each check runs in its own process (the device count is fixed at import) and
+compares the trained weights with the NumPy Algorithm 1 of test_wgan.py."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import BACKEND, REPO_ROOT
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="keras_wgan has no distribution for PyTorch yet")
+def test_two_device_training_matches_numpy():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.distributed_check"], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    assert errors["critic_loss"] < 1e-6
+    assert errors["generator_kernel"] < 1e-6 and errors["critic_kernel"] < 1e-6
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute only")
+def test_non_constant_schedule_under_a_strategy_is_refused():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import keras_wgan
+
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic="paper")
+        wgan.compile()
+    with pytest.raises(NotImplementedError, match="constant critic schedules only"):
+        wgan.fit(np.zeros((10, 2), "float32"), batch_size=5, verbose=0)
