@@ -15,6 +15,18 @@ from keras_wgan.wgan import gradient_penalty_optimizer
 
 __version__ = "0.1.0"
 
+# Imported on first use: `data` and the callbacks import TensorFlow, which a
+# JAX or PyTorch user of the model alone does not need to load.
+_LAZY_SUBPACKAGES = ("callbacks", "data", "metrics", "models")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"keras_wgan.{name}")
+    raise AttributeError(f"module 'keras_wgan' has no attribute {name!r}")
+
 __all__ = [
     "WGAN",
     "GAN",
@@ -28,4 +40,5 @@ __all__ = [
     "losses",
     "schedules",
     "__version__",
+    *_LAZY_SUBPACKAGES,
 ]

@@ -1,0 +1,348 @@
+"""Trains a WGAN from the command line: `python -m keras_wgan.train`.
+
+The work is done by `train(config, workdir)`; `main` only parses flags. A
+run writes into its working directory: `config.json` (the resolved
+configuration), TensorBoard logs (`logs/`), sample images (`samples/`), the
+Wasserstein-estimate plot, `metrics.json` and the saved `model.keras`.
+Stopped (Ctrl-C, killed) and started again with the same working directory,
+it resumes from its last finished epoch (`--iterations_per_epoch`
+generator iterations).
+
+    python -m keras_wgan.train                                   # 8 Gaussians, about a minute
+    python -m keras_wgan.train --dataset=../shared/data/mnist_test.npz --architecture=dcgan \\
+        --image_size=32 --generator_iterations=2000 --workdir=runs/mnist
+    python -m keras_wgan.train --lipschitz=gp --dataset=25gaussians --dry_run
+"""
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+
+import keras_wgan
+from keras_wgan import data as data_sources
+from keras_wgan import models
+from keras_wgan.callbacks import CriticContour, EstimatePlot, SampleGrid
+from keras_wgan.data import toy2d
+from keras_wgan.wgan import LIPSCHITZ_METHODS
+
+ARCHITECTURES = ("auto", "toy", "mlp", "dcgan")
+MODELS = ("wgan", "gan")
+
+
+@dataclasses.dataclass
+class Config:
+    """A training run. `None` means "the default for this dataset and
+    method", filled in by `resolve()`.
+
+    Example:
+
+    >>> resolve(Config(dataset="25gaussians")).architecture
+    'toy'
+    """
+
+    dataset: str = "8gaussians"
+    model: str = "wgan"
+    architecture: str = "auto"
+    image_size: int | None = None
+    latent_dim: int | None = None
+    width: int | None = None
+    batch_size: int | None = None
+    n_critic: str = "5"
+    lipschitz: str = "clip"
+    clip_value: float | None = None
+    penalty_weight: float = 10.0
+    lr_generator: float | None = None
+    lr_critic: float | None = None
+    generator_iterations: int = 3000
+    iterations_per_epoch: int = 250
+    sample_every: int | None = None
+    seed: int = 0
+
+
+def resolve(config: Config) -> Config:
+    """Checks a configuration and fills in its defaults."""
+    c = dataclasses.replace(config)
+    _choice("model", c.model, MODELS)
+    _choice("architecture", c.architecture, ARCHITECTURES)
+    _choice("lipschitz", c.lipschitz, LIPSCHITZ_METHODS)
+    toy = toy2d.is_toy_name(c.dataset)
+    if c.architecture == "auto":
+        c.architecture = "toy" if toy else "dcgan"
+    if toy and c.architecture == "dcgan":
+        raise ValueError(f"--architecture=dcgan takes images; {c.dataset!r} is 2-D toy data.")
+    if toy and c.image_size is not None:
+        raise ValueError(f"--image_size does not apply to the 2-D toy data {c.dataset!r}.")
+    if not toy and c.architecture == "toy":
+        raise ValueError(f"--architecture=toy is for the 2-D toy data, not {c.dataset!r}.")
+    if not toy and c.image_size is None:
+        c.image_size = 64 if c.architecture == "dcgan" else 32
+    size = c.image_size
+    if c.architecture == "dcgan" and (size < 16 or size & (size - 1)):
+        raise ValueError(
+            "--architecture=dcgan needs an image size that is a power of two >= 16 "
+            f"(16, 32, 64, ...). Received: --image_size={size}."
+        )
+    c.latent_dim = c.latent_dim or (2 if toy else 100)
+    c.width = c.width or {"toy": 128, "mlp": 512, "dcgan": 64}[c.architecture]
+    c.batch_size = c.batch_size or (256 if toy else 64)
+    if toy and c.lipschitz == "clip" and c.model == "wgan":
+        # A minute of training on 2-D data: faster than the paper's 5e-5 and
+        # c = 0.01 (made for DCGAN on images, and the library's defaults).
+        c.clip_value = c.clip_value or 0.05
+        c.lr_generator = c.lr_generator or 1e-4
+        c.lr_critic = c.lr_critic or 1e-4
+    c.clip_value = c.clip_value or 0.01
+    if c.n_critic != "paper":
+        try:
+            c.n_critic = str(int(c.n_critic))
+        except ValueError:
+            raise ValueError(f"--n_critic must be an integer or 'paper'. Received: {c.n_critic!r}") from None
+        if c.model == "gan" and config.n_critic == Config.n_critic:
+            c.n_critic = "1"  # the GAN baseline's own default
+    for name in ("generator_iterations", "iterations_per_epoch", "batch_size", "latent_dim", "width"):
+        if getattr(c, name) < 1:
+            raise ValueError(f"--{name} must be >= 1. Received: {getattr(c, name)}.")
+    c.sample_every = c.sample_every or c.iterations_per_epoch
+    if c.model == "gan":
+        c.lipschitz = "none"
+    keras_wgan.schedules.get(_n_critic(c))  # validates
+    return c
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"--{name} must be one of {', '.join(choices)}. Received: {value!r}.")
+
+
+def _n_critic(config):
+    return "paper" if config.n_critic == "paper" else int(config.n_critic)
+
+
+def build_models(config: Config, sample_shape):
+    """The generator and critic of a resolved configuration."""
+    seed = config.seed
+    if config.architecture == "toy":
+        generator = models.toy_generator(config.latent_dim, sample_shape[-1], hidden=config.width, seed=seed)
+        critic = models.toy_critic(sample_shape[-1], hidden=config.width, seed=seed + 1)
+    elif config.architecture == "mlp":
+        generator = models.mlp_generator(
+            sample_shape, config.latent_dim, hidden=config.width,
+            output_activation="tanh" if len(sample_shape) == 3 else None, seed=seed,
+        )
+        critic = models.mlp_critic(sample_shape, hidden=config.width, seed=seed + 1)
+    else:
+        size, channels = sample_shape[0], sample_shape[-1]
+        generator = models.dcgan_generator(size, config.latent_dim, channels, config.width, seed=seed)
+        critic = models.dcgan_critic(
+            size, channels, config.width, batch_norm=config.lipschitz not in ("gp", "lp"), seed=seed + 1
+        )
+    if config.lipschitz == "spectral_norm":
+        critic = keras_wgan.spectral_normalize(critic)
+    return generator, critic
+
+
+def build_wgan(config: Config, sample_shape):
+    generator, critic = build_models(config, sample_shape)
+    if config.model == "gan":
+        model = keras_wgan.GAN(generator, critic, latent_dim=config.latent_dim, n_critic=_n_critic(config), seed=config.seed)
+    else:
+        model = keras_wgan.WGAN(
+            generator, critic, latent_dim=config.latent_dim, n_critic=_n_critic(config),
+            clip_value=config.clip_value, lipschitz=config.lipschitz,
+            penalty_weight=config.penalty_weight, seed=config.seed,
+        )
+    optimizers = []
+    for name, lr in (("generator_optimizer", config.lr_generator), ("critic_optimizer", config.lr_critic)):
+        optimizer = model.build_default_optimizer(name)
+        if lr is not None:
+            optimizer.learning_rate = lr
+        optimizers.append(optimizer)
+    model.compile(*optimizers)
+    return model
+
+
+def steps_for(schedule, generator_iterations: int) -> int:
+    """Training steps that make `generator_iterations` generator iterations:
+    generator iteration g waits for ceil(critic_iterations(g) / n_critic) steps."""
+    g = np.arange(generator_iterations, dtype="int32")
+    needed = keras.ops.convert_to_numpy(schedule.critic_iterations(g))
+    return int(np.sum(-(-needed // schedule.n_critic)))
+
+
+class _StopAtGeneratorIteration(keras.callbacks.Callback):
+    def __init__(self, last):
+        super().__init__()
+        self.last = last
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(logs["generator_iterations"]) >= self.last:
+            self.model.stop_training = True
+
+
+def _write_json(path, value):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)  # never a half-written file
+
+
+def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
+    """Trains (or resumes) the run `config` in `workdir`; returns the final
+    metrics, also written to `workdir/metrics.json`.
+
+    Example:
+
+    ```python
+    metrics = train(Config(generator_iterations=200), "runs/quick")
+    metrics["modes_covered"]  # 8
+    ```
+    """
+    config = resolve(config)
+    os.makedirs(workdir, exist_ok=True)
+    config_path = os.path.join(workdir, "config.json")
+    resolved = dataclasses.asdict(config)
+    if os.path.exists(config_path):
+        with open(config_path) as f:
+            previous = json.load(f)
+        if previous != resolved:
+            changed = sorted(k for k in resolved if previous.get(k) != resolved[k])
+            raise ValueError(
+                f"{workdir!r} holds a run with another configuration (differing: "
+                f"{', '.join(changed)}). Use another --workdir, or the same flags to resume it."
+            )
+    _write_json(config_path, resolved)
+    metrics_path = os.path.join(workdir, "metrics.json")
+    model_path = os.path.join(workdir, "model.keras")
+    if os.path.exists(metrics_path) and os.path.exists(model_path):
+        with open(metrics_path) as f:
+            return json.load(f)  # finished earlier: nothing lost, nothing redone
+
+    toy = toy2d.is_toy_name(config.dataset)
+    dataset = data_sources.load(
+        config.dataset,
+        image_size=config.image_size,
+        batch_size=config.batch_size,
+        n_critic=_n_critic(config),
+        seed=config.seed,
+        repeat=True,
+        require_multiple_of=16 if config.architecture == "dcgan" else None,
+    )
+    sample_shape = tuple(dataset.element_spec.shape[1:])
+    keras.utils.set_random_seed(config.seed)
+    model = build_wgan(config, sample_shape)
+
+    steps = steps_for(model.schedule, config.generator_iterations)
+    steps_per_epoch = min(steps, config.iterations_per_epoch)
+    samples_dir = os.path.join(workdir, "samples")
+    if toy:
+        real = toy2d.get_toy(config.dataset).sample(1000, seed=config.seed + 1)
+        picture = CriticContour(real, samples_dir, every_n_iterations=config.sample_every)
+    else:
+        picture = SampleGrid(samples_dir, every_n_iterations=config.sample_every)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
+        picture,
+        EstimatePlot(workdir),
+        _StopAtGeneratorIteration(config.generator_iterations),
+    ]
+    start = time.time()
+    history = model.fit(
+        dataset, epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks, verbose=verbose,
+    )
+    seconds = time.time() - start
+    model.save(model_path)
+
+    metrics = {
+        "backend": keras.backend.backend(),
+        "train_seconds_this_session": round(seconds, 1),
+        "generator_iterations": int(keras.ops.convert_to_numpy(model.generator_iterations)),
+        "critic_iterations": int(keras.ops.convert_to_numpy(model.critic_iterations)),
+    }
+    for name, values in history.history.items():
+        if name not in metrics and values:
+            metrics[f"last_epoch_{name}"] = float(values[-1])
+    if toy:
+        from keras_wgan import metrics as evaluation
+
+        fake = model.generate(2000, seed=config.seed + 2)
+        real = toy2d.get_toy(config.dataset).sample(2000, seed=config.seed + 3)
+        metrics["w1_to_data"] = evaluation.wasserstein_1(fake, real)
+        distribution = toy2d.get_toy(config.dataset)
+        if distribution.modes is not None:
+            coverage = evaluation.mode_coverage(fake, distribution.modes, distribution.mode_std)
+            metrics["modes_covered"] = coverage.modes_covered
+            metrics["num_modes"] = coverage.num_modes
+            metrics["high_quality_fraction"] = coverage.high_quality_fraction
+    _write_json(metrics_path, metrics)
+    return metrics
+
+
+# ---------------------------------------------------------------- command line
+
+def _flags():
+    from absl import flags
+
+    d = Config()
+    f = flags
+    f.DEFINE_string("dataset", d.dataset, "8gaussians, 25gaussians, swissroll, a TFDS name "
+                    "(mnist, cifar10, tfds:celeb_a, ...), an .npz/.npy file or a folder of images.")
+    f.DEFINE_enum("model", d.model, list(MODELS), "wgan, or the standard (non-saturating) gan baseline.")
+    f.DEFINE_enum("architecture", d.architecture, list(ARCHITECTURES), "auto: toy for 2-D data, dcgan for images.")
+    f.DEFINE_integer("image_size", None, "Image side (DCGAN: a multiple of 16). Default 64 (DCGAN), 32 (MLP).")
+    f.DEFINE_integer("latent_dim", None, "Latent size. Default 2 (2-D data), 100 (images).")
+    f.DEFINE_integer("width", None, "Hidden width (toy 128, MLP 512) or DCGAN filters (64).")
+    f.DEFINE_integer("batch_size", None, "Samples per critic batch. Default 256 (2-D data), 64 (images).")
+    f.DEFINE_string("n_critic", d.n_critic, "Critic iterations per generator iteration, or 'paper'.")
+    f.DEFINE_enum("lipschitz", d.lipschitz, list(LIPSCHITZ_METHODS), "How the critic is kept Lipschitz.")
+    f.DEFINE_float("clip_value", None, "Weight clipping bound c (lipschitz=clip). Default 0.05 (2-D data), 0.01.")
+    f.DEFINE_float("penalty_weight", d.penalty_weight, "Gradient penalty weight (lipschitz=gp or lp).")
+    f.DEFINE_float("lr_generator", None, "Generator learning rate. Default: the method's (5e-5 clip, "
+                   "1e-4 others; 1e-4 for clipping on 2-D data).")
+    f.DEFINE_float("lr_critic", None, "Critic learning rate. Default: the method's.")
+    f.DEFINE_integer("generator_iterations", d.generator_iterations, "Generator iterations to train.")
+    f.DEFINE_integer("iterations_per_epoch", d.iterations_per_epoch, "Steps per Keras epoch (checkpoint period).")
+    f.DEFINE_integer("sample_every", None, "Generator iterations between sample images. Default: an epoch.")
+    f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")
+    f.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend (default: KERAS_BACKEND).")
+    f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")
+    f.DEFINE_boolean("dry_run", False, "Print the resolved configuration and exit.")
+    f.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
+    return flags.FLAGS
+
+
+def main(argv):
+    del argv
+    flags = FLAGS
+    if flags.backend and flags.backend != keras.backend.backend():
+        # Keras fixes its backend at import: run again under the one asked for.
+        env = dict(os.environ, KERAS_BACKEND=flags.backend)
+        os.execve(sys.executable, [sys.executable, "-m", "keras_wgan.train", *sys.argv[1:]], env)
+    config = Config(**{field.name: getattr(flags, field.name) for field in dataclasses.fields(Config)})
+    try:
+        config = resolve(config)
+    except ValueError as error:
+        sys.exit(f"error: {error}")  # one line, no traceback
+    if flags.dry_run:
+        print(json.dumps(dict(dataclasses.asdict(config), backend=keras.backend.backend(), workdir=flags.workdir), indent=2))
+        return
+    try:
+        metrics = train(config, flags.workdir, verbose=flags.verbose)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+    print(f"Samples, logs and model in {flags.workdir}/ (tensorboard --logdir {flags.workdir}/logs)")
+
+
+if __name__ == "__main__":
+    from absl import app
+
+    FLAGS = _flags()
+    app.run(main)

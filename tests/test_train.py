@@ -1,0 +1,124 @@
+"""The training program: train(config, workdir), resuming, and the command lines."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_wgan
+from keras_wgan import train as train_module
+from keras_wgan.generate import generate
+from keras_wgan.train import Config, resolve, steps_for, train
+from tests.conftest import BACKEND, REPO_ROOT, to_numpy
+
+TINY = dict(generator_iterations=20, iterations_per_epoch=10, width=16, batch_size=32)
+
+
+def test_train_writes_everything(tmp_path):
+    workdir = str(tmp_path / "run")
+    metrics = train(Config(**TINY), workdir, verbose=0)
+    assert metrics["generator_iterations"] == 20 and metrics["critic_iterations"] == 100
+    assert metrics["num_modes"] == 8 and 0 <= metrics["modes_covered"] <= 8
+    assert metrics["w1_to_data"] > 0 and metrics["backend"] == BACKEND
+    for name in ("config.json", "metrics.json", "model.keras", "wasserstein_estimate.png",
+                 "samples/critic.png", "samples/critic_0000010.png", "samples/critic_0000020.png"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    assert any(f.startswith("events") for f in os.listdir(os.path.join(workdir, "logs", "train")))
+    assert json.load(open(os.path.join(workdir, "config.json")))["architecture"] == "toy"
+    model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+    assert int(to_numpy(model.generator_iterations)) == 20
+    # Finished runs are not redone.
+    assert train(Config(**TINY), workdir, verbose=0) == metrics
+
+    samples = generate(os.path.join(workdir, "model.keras"), 16, str(tmp_path / "s.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), samples)
+    assert samples.shape == (16, 2)
+    generate(os.path.join(workdir, "model.keras"), 16, str(tmp_path / "s.png"))
+    assert os.path.getsize(tmp_path / "s.png") > 1000
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    workdir = str(tmp_path / "run")
+    original = train_module._StopAtGeneratorIteration.on_train_batch_end
+
+    def interrupt(self, batch, logs=None):
+        if int(logs["generator_iterations"]) == 15:  # mid-epoch 2, after the backup of epoch 1
+            raise KeyboardInterrupt
+        original(self, batch, logs)
+
+    monkeypatch.setattr(train_module._StopAtGeneratorIteration, "on_train_batch_end", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(Config(**TINY), workdir, verbose=0)
+    assert not os.path.exists(os.path.join(workdir, "metrics.json"))
+    monkeypatch.setattr(train_module._StopAtGeneratorIteration, "on_train_batch_end", original)
+
+    metrics = train(Config(**TINY), workdir, verbose=0)
+    assert metrics["generator_iterations"] == 20 and metrics["critic_iterations"] == 100
+    model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+    # The optimizers' state came back with the backup: 20 updates each, not 10.
+    assert int(to_numpy(model.generator_optimizer.iterations)) == 20
+    assert int(to_numpy(model.critic_optimizer.iterations)) == 100
+    estimate = json.load(open(os.path.join(workdir, "estimate.json")))
+    assert estimate["generator_iterations"] == list(range(1, 21))
+
+
+def test_a_workdir_keeps_its_configuration(tmp_path):
+    train(Config(**TINY), str(tmp_path), verbose=0)
+    with pytest.raises(ValueError, match=r"another configuration \(differing: seed\)"):
+        train(Config(**dict(TINY, seed=1)), str(tmp_path), verbose=0)
+
+
+def test_resolve_defaults_and_errors():
+    toy = resolve(Config())
+    assert (toy.architecture, toy.latent_dim, toy.batch_size, toy.width) == ("toy", 2, 256, 128)
+    images = resolve(Config(dataset="mnist"))
+    assert (images.architecture, images.image_size, images.latent_dim, images.batch_size) == ("dcgan", 64, 100, 64)
+    assert resolve(Config(model="gan")).n_critic == "1" and resolve(Config(model="gan")).lipschitz == "none"
+    assert (toy.clip_value, toy.lr_generator, toy.lr_critic) == (0.05, 1e-4, 1e-4)
+    assert (images.clip_value, images.lr_generator) == (0.01, None)  # the paper's, via the library
+    with pytest.raises(ValueError, match=r"power of two >= 16 \(16, 32, 64, ...\). Received: --image_size=48"):
+        resolve(Config(dataset="mnist", image_size=48))
+    with pytest.raises(ValueError, match=r"--n_critic must be an integer or 'paper'. Received: 'many'"):
+        resolve(Config(n_critic="many"))
+    with pytest.raises(ValueError, match=r"--architecture=dcgan takes images"):
+        resolve(Config(architecture="dcgan"))
+    with pytest.raises(ValueError, match=r"--generator_iterations must be >= 1"):
+        resolve(Config(generator_iterations=0))
+
+
+def test_steps_for_the_paper_schedule():
+    assert steps_for(keras_wgan.ConstantSchedule(5), 100) == 100
+    # 25 warm-up iterations of 100 critic iterations (20 steps each), then 1 step each.
+    assert steps_for(keras_wgan.PaperSchedule(), 30) == 25 * 20 + 5
+    assert steps_for(keras_wgan.PaperSchedule(n_critic=3), 26) == 25 * 34 + 1
+
+
+def run_cli(*args, backend=BACKEND):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "keras_wgan.train", *args], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_command_line_dry_run_backend_and_bad_flags():
+    other = "jax" if BACKEND != "jax" else "torch"
+    result = run_cli("--dry_run", "--dataset=25gaussians", "--lipschitz=gp", f"--backend={other}")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert (printed["dataset"], printed["lipschitz"], printed["backend"]) == ("25gaussians", "gp", other)
+
+    result = run_cli("--dry_run", "--dataset=mnist", "--image_size=30")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --architecture=dcgan needs an image size that is a power of two >= 16 "
+        "(16, 32, 64, ...). Received: --image_size=30."
+    )
+    assert "Traceback" not in result.stderr
+    result = run_cli("--dataset=no_such_dataset", "--workdir=/tmp/keras_wgan_never_written")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "error: Unknown data source 'no_such_dataset'" in result.stderr
