@@ -12,15 +12,9 @@ causes recompilation.
 import keras
 from keras import ops
 
+from keras_wgan._checks import check_int
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"`{name}` must be a positive integer. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1. Received: {name}={value}")
+
 
 
 class CriticSchedule:
@@ -71,7 +65,7 @@ class ConstantSchedule(CriticSchedule):
     """
 
     def __init__(self, n_critic: int = 5):
-        _check_positive_int("n_critic", n_critic)
+        check_int("n_critic", n_critic, 1)
         self.n_critic = n_critic
 
     def critic_iterations(self, generator_iteration):
@@ -106,9 +100,9 @@ class PaperSchedule(CriticSchedule):
         warmup_critic_iterations: int = 100,
         burst_every: int = 500,
     ):
-        _check_positive_int("n_critic", n_critic)
-        _check_positive_int("warmup_critic_iterations", warmup_critic_iterations)
-        _check_positive_int("burst_every", burst_every)
+        check_int("n_critic", n_critic, 1)
+        check_int("warmup_critic_iterations", warmup_critic_iterations, 1)
+        check_int("burst_every", burst_every, 1)
         if isinstance(warmup_generator_iterations, bool) or not isinstance(
             warmup_generator_iterations, int
         ) or warmup_generator_iterations < 0:

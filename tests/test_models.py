@@ -290,7 +290,7 @@ BAD_DCGAN_ARGUMENTS = [
         TypeError,
         r"`batch_norm` must be True or False. Received: batch_norm='no'",
     ),
-    ({"seed": "0"}, TypeError, r"`seed` must be an int or None"),
+    ({"seed": "0"}, TypeError, r"`seed` must be a non-negative int or None"),
 ]
 
 

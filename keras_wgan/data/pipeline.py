@@ -2,37 +2,17 @@
 resizing and cropping, and scaling to [-1, 1]."""
 
 import math
-import numbers
 
 import tensorflow as tf
 
 from keras_wgan import schedules
+from keras_wgan._checks import check_int  # noqa: F401  (used as pipeline.check_int)
+from keras_wgan._checks import check_seed  # noqa: F401
+from keras_wgan._checks import is_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_int(name: str, value, minimum: int) -> int:
-    """Returns `value` as an int; raises unless it is an integer >= `minimum`."""
-    if not _is_int(value):
-        raise TypeError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
-    return int(value)
-
-
-def check_seed(seed) -> int | None:
-    if seed is None:
-        return None
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int or None. Received: seed={seed!r}")
-    return int(seed)
 
 
 def check_image_size(image_size, require_multiple_of=None) -> int | None:
@@ -62,7 +42,7 @@ def check_multiple(height, width, multiple, source=None) -> None:
 def n_critic_of(n_critic) -> int:
     """The critic batches in one training batch: `n_critic` itself, or the
     base `n_critic` of a schedule (`"paper"` or a `CriticSchedule`)."""
-    if _is_int(n_critic):
+    if is_int(n_critic):
         return check_int("n_critic", n_critic, 1)
     return schedules.get(n_critic).n_critic
 

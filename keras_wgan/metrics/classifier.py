@@ -11,8 +11,8 @@ from keras_wgan.metrics.feature_extractor import FeatureExtractor
 from keras_wgan.metrics.feature_extractor import prepare_images
 from keras_wgan.metrics.fid import fid_from_features
 from keras_wgan.metrics.kid import kid_from_features
-from keras_wgan.metrics.utils import check_positive_int
-from keras_wgan.metrics.utils import check_seed
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 from keras_wgan.metrics.utils import to_numpy
 
 
@@ -93,7 +93,7 @@ def train_classifier(
     labels = labels.astype("int32")
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
+    num_classes = check_int("num_classes", num_classes, 2)
     if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(
             f"`labels` must lie in [0, {num_classes - 1}]. Received: labels in "
@@ -101,9 +101,9 @@ def train_classifier(
         )
     if image_size is None:
         image_size = images.shape[1]
-    image_size = check_positive_int(image_size, "image_size")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    image_size = check_int("image_size", image_size, 1)
+    epochs = check_int("epochs", epochs, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     check_seed(seed)
     seed = 0 if seed is None else int(seed)
 

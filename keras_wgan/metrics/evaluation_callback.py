@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from keras_wgan.metrics.registry import get_metric
-from keras_wgan.metrics.utils import check_positive_int
-from keras_wgan.metrics.utils import check_seed
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 from keras_wgan.metrics.utils import to_numpy
 
 
@@ -161,7 +161,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.real_samples = None if real_samples is None else to_numpy(real_samples, "real_samples")
         self.metrics = metrics
         self._metrics: list[tuple[str, Callable]] = _resolve_metrics(metrics)
-        self.every_n_iterations = check_positive_int(every_n_iterations, "every_n_iterations")
+        self.every_n_iterations = check_int("every_n_iterations", every_n_iterations, 1)
         if num_samples is None:
             if self.real_samples is None or self.real_samples.ndim == 0:
                 raise ValueError(
@@ -169,7 +169,7 @@ class EvaluationCallback(keras.callbacks.Callback):
                     f"real_samples={real_samples!r}"
                 )
             num_samples = len(self.real_samples)
-        self.num_samples = check_positive_int(num_samples, "num_samples")
+        self.num_samples = check_int("num_samples", num_samples, 1)
         self.seed = check_seed(seed)
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
         metric_kwargs = dict(metric_kwargs or {})

@@ -7,7 +7,7 @@ import hashlib
 import keras
 import numpy as np
 
-from keras_wgan.metrics.utils import check_positive_int
+from keras_wgan._checks import check_int
 from keras_wgan.metrics.utils import to_numpy
 
 
@@ -48,8 +48,8 @@ class FeatureExtractor:
                 f"model. Received: {fn!r} of type {type(fn).__name__}"
             )
         self.fn = fn
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.cache_size = check_positive_int(cache_size, "cache_size", minimum=0)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.cache_size = check_int("cache_size", cache_size, 0)
         self._cache = collections.OrderedDict()
 
     def preprocess(self, images: np.ndarray):

@@ -6,8 +6,8 @@ import numpy as np
 
 from keras_wgan.metrics.feature_extractor import get_extractor
 from keras_wgan.metrics.utils import as_float_matrix
-from keras_wgan.metrics.utils import check_positive_int
-from keras_wgan.metrics.utils import check_seed
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 
 
 def polynomial_kernel(x, y) -> np.ndarray:
@@ -60,9 +60,9 @@ def kid_from_features(
             "Real and fake features must have the same size. Received: shapes "
             f"{real_features.shape} and {fake_features.shape}"
         )
-    subsets = check_positive_int(subsets, "subsets")
+    subsets = check_int("subsets", subsets, 1)
     size = min(
-        check_positive_int(subset_size, "subset_size", minimum=2),
+        check_int("subset_size", subset_size, 2),
         len(real_features),
         len(fake_features),
     )

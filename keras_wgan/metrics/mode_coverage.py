@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 
 from keras_wgan.metrics.utils import as_float_matrix
-from keras_wgan.metrics.utils import check_positive_int
+from keras_wgan._checks import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +105,7 @@ def mode_coverage(
         raise ValueError(
             f"`threshold` must be a positive number. Received: threshold={threshold!r}"
         )
-    min_samples = check_positive_int(min_samples, "min_samples")
+    min_samples = check_int("min_samples", min_samples, 1)
 
     # Standardized distances of every sample to every centre, (N, num_modes).
     squared = (

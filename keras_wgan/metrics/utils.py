@@ -49,13 +49,5 @@ def as_float_matrix(x, name: str, min_samples: int = 1) -> np.ndarray:
     return x
 
 
-def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
 
 
-def check_seed(seed, name: str = "seed"):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"`{name}` must be an int or None. Received: {name}={seed!r}")
-    return seed

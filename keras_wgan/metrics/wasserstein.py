@@ -6,8 +6,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from keras_wgan.metrics.utils import as_float_matrix
-from keras_wgan.metrics.utils import check_positive_int
-from keras_wgan.metrics.utils import check_seed
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 
 
 def _pair(x, y):
@@ -116,7 +116,7 @@ def sliced_wasserstein(
     1.5
     """
     x, y = _pair(x, y)
-    num_projections = check_positive_int(num_projections, "num_projections")
+    num_projections = check_int("num_projections", num_projections, 1)
     check_seed(seed)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not p >= 1:
         raise ValueError(f"`p` must be a number >= 1. Received: p={p!r}")

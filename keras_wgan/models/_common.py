@@ -1,25 +1,13 @@
 """Argument checks and seeding shared by the model builders."""
 
-import numbers
 
 import keras
 
+from keras_wgan._checks import check_int  # noqa: F401  (used as _common.check_int)
+from keras_wgan._checks import check_seed  # noqa: F401
+from keras_wgan._checks import is_int  # noqa: F401
 
-def is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
-
-def check_int(name: str, value, minimum: int) -> int:
-    """Returns `value` as an int; raises unless it is an integer (not a bool)
-    >= `minimum`."""
-    if not is_int(value):
-        raise TypeError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
-    return int(value)
 
 
 def check_bool(name: str, value) -> bool:
@@ -31,9 +19,6 @@ def check_bool(name: str, value) -> bool:
     return value
 
 
-def check_seed(seed) -> None:
-    if seed is not None and not is_int(seed):
-        raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
 
 
 class Seeds:
