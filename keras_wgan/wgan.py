@@ -9,6 +9,8 @@ from keras import ops
 
 from keras_wgan import losses
 from keras_wgan import schedules
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 from keras_wgan.constraints import WeightClip
 from keras_wgan.trainers import Trainer
 
@@ -140,12 +142,8 @@ class WGAN(Trainer):
                 )
         if generator is critic:
             raise ValueError("`generator` and `critic` must be two different models.")
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(
-                f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}"
-            )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
+        latent_dim = check_int("latent_dim", latent_dim, 1)
+        seed = check_seed(seed)
         self.generator = generator
         self.critic = critic
         self.latent_dim = latent_dim

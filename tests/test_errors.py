@@ -84,5 +84,7 @@ def test_compile_rejects_loss_and_shared_optimizer():
 def test_models_must_be_keras_models():
     with pytest.raises(TypeError, match=r"`generator` must be a Keras model or layer. Received: generator='g'"):
         keras_wgan.WGAN("g", dense(2, 1), latent_dim=4)
-    with pytest.raises(ValueError, match=r"`latent_dim` must be a positive integer. Received: latent_dim=0"):
+    with pytest.raises(ValueError, match=r"`latent_dim` must be >= 1. Received: latent_dim=0"):
         keras_wgan.WGAN(dense(4, 2), dense(2, 1), latent_dim=0)
+    with pytest.raises(TypeError, match=r"`seed` must be a non-negative int or None. Received: seed=1.5"):
+        keras_wgan.WGAN(dense(4, 2), dense(2, 1), latent_dim=4, seed=1.5)
