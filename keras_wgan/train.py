@@ -94,7 +94,7 @@ def resolve(config: Config) -> Config:
     if toy and c.lipschitz == "clip" and c.model == "wgan":
         # A minute of training on 2-D data: faster than the paper's 5e-5 and
         # c = 0.01 (made for DCGAN on images, and the library's defaults).
-        c.clip_value = c.clip_value or 0.05
+        c.clip_value = c.clip_value or 0.1
         c.lr_generator = c.lr_generator or 1e-4
         c.lr_critic = c.lr_critic or 1e-4
     c.clip_value = c.clip_value or 0.01
@@ -302,7 +302,7 @@ def _flags():
     f.DEFINE_integer("batch_size", None, "Samples per critic batch. Default 256 (2-D data), 64 (images).")
     f.DEFINE_string("n_critic", d.n_critic, "Critic iterations per generator iteration, or 'paper'.")
     f.DEFINE_enum("lipschitz", d.lipschitz, list(LIPSCHITZ_METHODS), "How the critic is kept Lipschitz.")
-    f.DEFINE_float("clip_value", None, "Weight clipping bound c (lipschitz=clip). Default 0.05 (2-D data), 0.01.")
+    f.DEFINE_float("clip_value", None, "Weight clipping bound c (lipschitz=clip). Default 0.1 (2-D data), 0.01.")
     f.DEFINE_float("penalty_weight", d.penalty_weight, "Gradient penalty weight (lipschitz=gp or lp).")
     f.DEFINE_float("lr_generator", None, "Generator learning rate. Default: the method's (5e-5 clip, "
                    "1e-4 others; 1e-4 for clipping on 2-D data).")

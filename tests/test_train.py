@@ -78,7 +78,7 @@ def test_resolve_defaults_and_errors():
     images = resolve(Config(dataset="mnist"))
     assert (images.architecture, images.image_size, images.latent_dim, images.batch_size) == ("dcgan", 64, 100, 64)
     assert resolve(Config(model="gan")).n_critic == "1" and resolve(Config(model="gan")).lipschitz == "none"
-    assert (toy.clip_value, toy.lr_generator, toy.lr_critic) == (0.05, 1e-4, 1e-4)
+    assert (toy.clip_value, toy.lr_generator, toy.lr_critic) == (0.1, 1e-4, 1e-4)
     assert (images.clip_value, images.lr_generator) == (0.01, None)  # the paper's, via the library
     with pytest.raises(ValueError, match=r"power of two >= 16 \(16, 32, 64, ...\). Received: --image_size=48"):
         resolve(Config(dataset="mnist", image_size=48))

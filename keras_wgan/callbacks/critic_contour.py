@@ -66,4 +66,5 @@ class CriticContour(PeriodicImageCallback):
         ax.set_ylim(-self.extent, self.extent)
         ax.set_title(f"generator iteration {iteration}")
         ax.legend(loc="upper right", fontsize=7)
+        figure.tight_layout()  # keeps the colorbar's labels inside the image
         return figure_to_array(figure)
