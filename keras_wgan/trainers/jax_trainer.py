@@ -14,6 +14,9 @@ import jax
 import keras
 from keras import ops
 
+# Critic loops up to this length are unrolled in the compiled step.
+MAX_UNROLLED_ITERATIONS = 10
+
 
 class _StraightThroughScope(keras.StatelessScope):
     """A scope for differentiating with respect to some variables' values.
@@ -128,7 +131,12 @@ class JAXTrainer(keras.Model):
         def step(i, values):
             return _pure(lambda: body(i), variables)(values)[1]
 
-        _assign(variables, jax.lax.fori_loop(0, n, step, [v.value for v in variables]))
+        # Unrolled: XLA:CPU runs convolutions inside a rolled loop many times
+        # slower (a DCGAN-32 critic iteration ~5x, see benchmarks/RESULTS.md);
+        # a long loop (n_critic=100) stays rolled to keep compilation short.
+        unroll = n <= MAX_UNROLLED_ITERATIONS
+        values = jax.lax.fori_loop(0, n, step, [v.value for v in variables], unroll=unroll)
+        _assign(variables, values)
 
     def _run_if(self, pred, fn):
         variables = self._state_variables()
