@@ -78,7 +78,7 @@ def test_resolve_defaults_and_errors():
     images = resolve(Config(dataset="mnist"))
     assert (images.architecture, images.image_size, images.latent_dim, images.batch_size) == ("dcgan", 64, 100, 64)
     assert resolve(Config(model="gan")).n_critic == "1" and resolve(Config(model="gan")).lipschitz == "none"
-    assert (toy.clip_value, toy.lr_generator, toy.lr_critic) == (0.1, 1e-4, 1e-4)
+    assert (toy.clip_value, toy.lr_generator, toy.lr_critic, toy.lr_decay) == (0.1, 2e-4, 2e-4, "linear")
     assert (images.clip_value, images.lr_generator) == (0.01, None)  # the paper's, via the library
     with pytest.raises(ValueError, match=r"power of two >= 16 \(16, 32, 64, ...\). Received: --image_size=48"):
         resolve(Config(dataset="mnist", image_size=48))
@@ -88,6 +88,20 @@ def test_resolve_defaults_and_errors():
         resolve(Config(architecture="dcgan"))
     with pytest.raises(ValueError, match=r"--generator_iterations must be >= 1"):
         resolve(Config(generator_iterations=0))
+
+
+def test_linear_learning_rate_decay_reaches_zero_at_the_last_update():
+    config = resolve(Config(generator_iterations=40, n_critic="4"))
+    assert config.lr_decay == "linear"
+    model = train_module.build_wgan(config, (2,))
+    for optimizer, updates in ((model.generator_optimizer, 40), (model.critic_optimizer, 160)):
+        schedule = keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
+        rates = [float(to_numpy(schedule(step))) for step in (0, updates // 4, updates)]
+        np.testing.assert_allclose(rates, [2e-4, 1.5e-4, 0.0], rtol=1e-6, atol=1e-12)
+    constant = train_module.build_wgan(resolve(Config(lr_decay="none")), (2,))
+    assert float(to_numpy(constant.critic_optimizer.learning_rate)) == pytest.approx(2e-4)
+    with pytest.raises(ValueError, match=r"--lr_decay must be one of none, linear. Received: 'cosine'"):
+        resolve(Config(lr_decay="cosine"))
 
 
 def test_steps_for_the_paper_schedule():
@@ -105,7 +119,7 @@ def run_cli(*args, backend=BACKEND):
     )
 
 
-def test_command_line_dry_run_backend_and_bad_flags():
+def test_command_line_dry_run_backend_and_bad_flags(tmp_path):
     other = "jax" if BACKEND != "jax" else "torch"
     result = run_cli("--dry_run", "--dataset=25gaussians", "--lipschitz=gp", f"--backend={other}")
     assert result.returncode == 0, result.stderr
@@ -119,6 +133,6 @@ def test_command_line_dry_run_backend_and_bad_flags():
         "(16, 32, 64, ...). Received: --image_size=30."
     )
     assert "Traceback" not in result.stderr
-    result = run_cli("--dataset=no_such_dataset", "--workdir=/tmp/keras_wgan_never_written")
+    result = run_cli("--dataset=no_such_dataset", f"--workdir={tmp_path / 'run'}")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "error: Unknown data source 'no_such_dataset'" in result.stderr
