@@ -13,7 +13,6 @@ import tensorflow as tf
 import keras_wgan
 from keras_wgan.callbacks import CriticContour, EstimatePlot, SampleGrid, image_grid
 from keras_wgan.callbacks.estimate_plot import median_filter
-from tests.conftest import to_numpy
 
 
 def small_wgan(seed=0):
