@@ -296,6 +296,26 @@ def test_subclassed_and_functional_models_train():
             assert np.abs(to_numpy(v)).max() <= 0.01 + 1e-9
 
 
+def test_a_generator_without_weights_trains_the_critic_only():
+    # A fixed distribution as the generator (how the critic's estimate of a
+    # fixed distance is measured, benchmarks/paper): its update is a no-op.
+    z = keras.Input((2,))
+    generator = keras.Model(z, keras.layers.Lambda(lambda t: t + 3.0, output_shape=(2,))(z))
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=2, clip_value=1.0, seed=0)
+    wgan.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+    critic.layers[0].kernel.assign(np.zeros((2, 1), "float32"))
+    real = np.zeros((8, 2), "float32")
+    logs = wgan.fit(real, batch_size=4, epochs=1, shuffle=False, verbose=0).history
+    # f = w.x + b; the critic loss mean f(fake) - mean f(real) has gradient
+    # mean(fake) - mean(real) = 3 + mean(z) for w: 4 steps move w by about -0.12.
+    kernel = to_numpy(critic.layers[0].kernel)
+    assert np.all((kernel < -0.05) & (kernel > -0.2)), kernel
+    assert int(to_numpy(wgan.generator_iterations)) == 2
+    assert int(to_numpy(wgan.critic_iterations)) == 4
+    assert np.isfinite(logs["generator_loss"][-1])
+
+
 def test_default_optimizers_are_the_papers_rmsprop():
     wgan = keras_wgan.WGAN(*conv_models(), latent_dim=8)
     wgan.compile()

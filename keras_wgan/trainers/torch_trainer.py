@@ -15,6 +15,8 @@ class TorchTrainer(keras.Model):
     def _minimize(self, loss_fn, variables, optimizer):
         loss, aux = loss_fn()
         values = [v.value for v in variables]
+        if not values:  # e.g. a fixed generator: nothing to train
+            return loss.detach(), keras.tree.map_structure(_detach, aux)
         # `autograd.grad` differentiates only with respect to `variables`:
         # the critic's parameters get no gradient from the generator's loss.
         grads = torch.autograd.grad(loss, values, allow_unused=True)
