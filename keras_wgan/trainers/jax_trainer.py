@@ -132,7 +132,7 @@ class JAXTrainer(keras.Model):
             return _pure(lambda: body(i), variables)(values)[1]
 
         # Unrolled: XLA:CPU runs convolutions inside a rolled loop many times
-        # slower (a DCGAN-32 critic iteration ~5x, see benchmarks/RESULTS.md);
+        # slower (a DCGAN-32 generator iteration ~25x, see benchmarks/RESULTS.md);
         # a long loop (n_critic=100) stays rolled to keep compilation short.
         unroll = n <= MAX_UNROLLED_ITERATIONS
         values = jax.lax.fori_loop(0, n, step, [v.value for v in variables], unroll=unroll)
