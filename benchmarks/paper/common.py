@@ -189,6 +189,13 @@ def pyplot():
     return plt
 
 
+def save_figure(fig, path: str, dpi: int = 100):
+    """Lays out, writes and closes a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+
+
 def environment() -> str:
     return (
         f"Keras {keras.__version__}, backend {keras.backend.backend()}, "

@@ -155,9 +155,7 @@ def plot_study(runs, path):
     for ax in axes:
         ax.set_xlabel("generator iterations")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def plot_long(runs, path):
@@ -183,9 +181,7 @@ def plot_long(runs, path):
     for ax in axes:
         ax.set_xlabel("generator iterations")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def plot_longer(runs, iterations, path):
@@ -201,9 +197,7 @@ def plot_longer(runs, iterations, path):
     axes[0].set_ylabel("modes covered (of 8; 1,000 samples)")
     axes[1].set_ylabel("high-quality samples, %")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def main(argv):

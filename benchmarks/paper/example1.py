@@ -167,10 +167,8 @@ def main(argv):
     right.set_xlabel("θ")
     right.set_title("JS and TV: a jump at θ = 0")
     right.legend(fontsize=8, loc="center right")
-    fig.tight_layout()
     figure = common.figure_path("example1_parallel_lines.png")
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
+    common.save_figure(fig, figure, dpi=110)
 
     rows = [
         [f"{t:+.2f}", f"{a['EM']:.2f}", f"{a['JS']:.3f}", "+∞" if math.isinf(a["KL"]) else "0",

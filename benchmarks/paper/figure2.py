@@ -129,10 +129,8 @@ def main(argv):
     bottom.set_xlabel("x")
     bottom.set_ylabel("gradient magnitude")
     bottom.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
     figure = common.figure_path("figure2_saturation.png")
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
+    common.save_figure(fig, figure, dpi=110)
 
     def cells(key, scale=1.0, sides=("fake", "real")):
         return [f"{record[s][f'{stat}_abs_{key}'] / scale:.3g}" if s in sides else ""

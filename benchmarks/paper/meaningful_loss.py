@@ -173,9 +173,7 @@ def plot(toy_runs, mnist_runs, path):
             twin.tick_params(labelsize=7)
             if i == len(rows) - 1:
                 ax.set_xlabel("generator iterations", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def plot_digits(mnist_runs, path):
@@ -187,9 +185,7 @@ def plot_digits(mnist_runs, path):
         ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
         ax.set_title(f"{run['method']}, FID {run['trajectory'][-1]['fid']:.1f}", fontsize=8)
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def main(argv):

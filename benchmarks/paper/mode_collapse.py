@@ -129,9 +129,7 @@ def plot_samples(groups, path, seed=0):
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(f"Seed {seed}: 500 samples (black), modes (orange), critic (contours)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def plot_trajectories(groups, path):
@@ -155,9 +153,7 @@ def plot_trajectories(groups, path):
         axes[1, col].set_xlabel("generator iterations")
         axes[1, col].axhline(90, color="gray", lw=0.5, ls="--")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def main(argv):
