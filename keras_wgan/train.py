@@ -165,10 +165,7 @@ def build_wgan(config: Config, sample_shape):
             clip_value=config.clip_value, lipschitz=config.lipschitz,
             penalty_weight=config.penalty_weight, seed=config.seed,
         )
-    # Updates of each network over the whole run, for a decaying learning rate.
-    steps = steps_for(model.schedule, config.generator_iterations)
-    updates = {"generator_optimizer": config.generator_iterations,
-               "critic_optimizer": steps * model.schedule.n_critic}
+    updates = updates_per_optimizer(model.schedule, config.generator_iterations)
     optimizers = []
     for name, lr in (("generator_optimizer", config.lr_generator), ("critic_optimizer", config.lr_critic)):
         optimizer = model.build_default_optimizer(name)
@@ -176,12 +173,26 @@ def build_wgan(config: Config, sample_shape):
         if lr is not None:
             settings["learning_rate"] = lr
         if config.lr_decay == "linear":
-            settings["learning_rate"] = keras.optimizers.schedules.PolynomialDecay(
-                settings["learning_rate"], updates[name], end_learning_rate=0.0
-            )
+            settings["learning_rate"] = linear_decay(settings["learning_rate"], updates[name])
         optimizers.append(type(optimizer).from_config(settings))
     model.compile(*optimizers)
     return model
+
+
+def updates_per_optimizer(schedule, generator_iterations: int) -> dict:
+    """The updates each optimizer makes in a run of `generator_iterations`
+    generator iterations (the steps a decaying learning rate spans).
+
+    >>> updates_per_optimizer(keras_wgan.ConstantSchedule(5), 100)
+    {'generator_optimizer': 100, 'critic_optimizer': 500}
+    """
+    steps = steps_for(schedule, generator_iterations)
+    return {"generator_optimizer": generator_iterations, "critic_optimizer": steps * schedule.n_critic}
+
+
+def linear_decay(learning_rate: float, updates: int):
+    """`learning_rate` decayed linearly to 0 over `updates` optimizer updates."""
+    return keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
 
 
 def steps_for(schedule, generator_iterations: int) -> int:

@@ -109,6 +109,9 @@ def test_steps_for_the_paper_schedule():
     # 25 warm-up iterations of 100 critic iterations (20 steps each), then 1 step each.
     assert steps_for(keras_wgan.PaperSchedule(), 30) == 25 * 20 + 5
     assert steps_for(keras_wgan.PaperSchedule(n_critic=3), 26) == 25 * 34 + 1
+    # A decaying learning rate spans every update of the run: 505 steps of 5 critic updates.
+    assert train_module.updates_per_optimizer(keras_wgan.PaperSchedule(), 30) == {
+        "generator_optimizer": 30, "critic_optimizer": 505 * 5}
 
 
 def run_cli(*args, backend=BACKEND):

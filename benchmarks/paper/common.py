@@ -20,7 +20,7 @@ import keras_wgan
 from keras_wgan import data as data_sources
 from keras_wgan import metrics as evaluation
 from keras_wgan import models
-from keras_wgan.train import steps_for
+from keras_wgan.train import linear_decay, steps_for, updates_per_optimizer
 
 QUICK = flags.DEFINE_bool("quick", False, "Tiny training lengths (seconds), for tests.")
 OUT_DIR = flags.DEFINE_string(
@@ -242,7 +242,7 @@ class Method:
         (needed with `lr_decay`)."""
         lr = self.learning_rate
         if self.lr_decay:
-            lr = keras.optimizers.schedules.PolynomialDecay(lr, steps, end_learning_rate=0.0)
+            lr = linear_decay(lr, steps)
         if self.optimizer == "rmsprop":
             # keras_wgan.default_optimizer's rho and epsilon, another learning rate.
             return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16, name=name)
@@ -282,11 +282,9 @@ def build_toy_model(method: Method, seed: int, iterations: int | None = None, wi
             generator, critic, latent_dim=2, n_critic=method.n_critic, clip_value=method.clip_value,
             lipschitz=method.lipschitz, penalty_weight=method.penalty_weight, seed=seed,
         )
-    critic_updates = iterations and steps_for(model.schedule, iterations) * model.schedule.n_critic
-    model.compile(
-        method.build_optimizer("generator_optimizer", iterations),
-        method.build_optimizer("critic_optimizer", critic_updates),
-    )
+    updates = updates_per_optimizer(model.schedule, iterations) if iterations else {}
+    model.compile(*(method.build_optimizer(name, updates.get(name))
+                    for name in ("generator_optimizer", "critic_optimizer")))
     return model
 
 
