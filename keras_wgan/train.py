@@ -244,7 +244,6 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
                 f"{workdir!r} holds a run with another configuration (differing: "
                 f"{', '.join(changed)}). Use another --workdir, or the same flags to resume it."
             )
-    _write_json(config_path, resolved)
     metrics_path = os.path.join(workdir, "metrics.json")
     model_path = os.path.join(workdir, "model.keras")
     if os.path.exists(metrics_path) and os.path.exists(model_path):
@@ -262,6 +261,7 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
         require_multiple_of=16 if config.architecture == "dcgan" else None,
     )
     sample_shape = tuple(dataset.element_spec.shape[1:])
+    _write_json(config_path, resolved)  # only once the dataset is known to load
     keras.utils.set_random_seed(config.seed)
     model = build_wgan(config, sample_shape)
 

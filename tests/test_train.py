@@ -72,6 +72,15 @@ def test_a_workdir_keeps_its_configuration(tmp_path):
         train(Config(**dict(TINY, seed=1)), str(tmp_path), verbose=0)
 
 
+def test_a_dataset_that_does_not_load_leaves_the_workdir_reusable(tmp_path):
+    missing = str(tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        train(Config(**dict(TINY, dataset=missing)), str(tmp_path / "run"), verbose=0)
+    assert not os.path.exists(tmp_path / "run" / "config.json")
+    # So the same workdir takes the corrected run, without a configuration clash.
+    assert train(Config(**TINY), str(tmp_path / "run"), verbose=0)["generator_iterations"] == 20
+
+
 def test_resolve_defaults_and_errors():
     toy = resolve(Config())
     assert (toy.architecture, toy.latent_dim, toy.batch_size, toy.width) == ("toy", 2, 256, 128)
