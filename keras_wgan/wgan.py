@@ -72,6 +72,13 @@ class WGAN(Trainer):
     estimate of the Earth-Mover distance; means over the epoch, like all Keras
     metrics) and the counters `generator_iterations` and `critic_iterations`.
 
+    In a critic update the real and the fake batch go through the critic in
+    one call, concatenated, unless the critic has BatchNormalization layers
+    (then in two, so that each batch is normalized by its own statistics).
+    A critic with another layer that mixes the samples of a batch (a
+    minibatch-statistics layer, say) would see real and fake samples
+    together.
+
     Args:
         generator: A Keras model from latent vectors `(batch, latent_dim)` to
             samples. Functional, Sequential or subclassed.
@@ -217,9 +224,11 @@ class WGAN(Trainer):
                 "The critic must output one score per sample, of shape (batch, 1) "
                 f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
             )
+        has_batch_norm = _has_layer(self.critic, keras.layers.BatchNormalization)
+        self._score_in_one_call = self.lipschitz == "spectral_norm" or not has_batch_norm
         if self.lipschitz == "clip":
             self._clip_critic_weights()
-        elif self.lipschitz in ("gp", "lp") and _has_layer(self.critic, keras.layers.BatchNormalization):
+        elif self.lipschitz in ("gp", "lp") and has_batch_norm:
             warnings.warn(
                 "The critic has BatchNormalization layers, but a gradient penalty "
                 "constrains the gradient of each sample's score separately, which "
@@ -422,9 +431,8 @@ class WGAN(Trainer):
         return ops.reshape(real, (n, -1) + tuple(ops.shape(real)[1:]))
 
     def _critic_update(self, real, batch_size):
-        fake = ops.stop_gradient(
-            self.generator(self.sample_latent(batch_size), training=True)
-        )
+        z = self.sample_latent(batch_size)
+        fake = self._without_gradient(lambda: self.generator(z, training=True))
 
         def loss_fn():
             real_scores, fake_scores = self._critic_scores(real, fake)
@@ -446,15 +454,21 @@ class WGAN(Trainer):
         self.pending_critic_iterations.assign_add(1)
 
     def _critic_scores(self, real, fake):
-        """The critic's scores of a real and a fake batch, in training mode."""
-        if self.lipschitz != "spectral_norm":
-            # Two calls, as in the reference: batch normalization sees real
-            # and fake batches separately.
+        """The critic's scores of a real and a fake batch, in training mode.
+
+        One call on the two batches concatenated, unless the critic has
+        BatchNormalization: then two calls, as in the reference, so that
+        batch statistics are those of the real and of the fake batch. A
+        critic that scores each sample on its own gives the same scores
+        either way, and one call of twice the batch is faster (fewer layer
+        calls: about a third of a step's on the default 2-D run under
+        PyTorch). Spectral normalization always takes one call: it rewrites
+        its kernel on every training call, so its power iteration runs once
+        per critic update (as in Miyato et al.), and PyTorch's autograd does
+        not see a kernel modified in place between two uses.
+        """
+        if not self._score_in_one_call:
             return self.critic(real, training=True), self.critic(fake, training=True)
-        # One call: SpectralNormalization rewrites its kernel on every
-        # training call, so its power iteration runs once per critic update
-        # (as in Miyato et al.), and PyTorch's autograd does not see a kernel
-        # modified in place between two uses.
         size = ops.shape(real)[0]
         scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=True)
         return scores[:size], scores[size:]

@@ -316,6 +316,25 @@ def test_a_generator_without_weights_trains_the_critic_only():
     assert np.isfinite(logs["generator_loss"][-1])
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_critic_scores_equal_separate_calls_on_real_and_fake(batch_norm):
+    # Without batch normalization the two batches go through the critic in one
+    # call, which must not change the scores; with it, each batch must be
+    # normalized by its own statistics (one call would mix them).
+    layers = [keras.Input((2,)), keras.layers.Dense(4, activation="relu")]
+    layers += [keras.layers.BatchNormalization()] if batch_norm else []
+    critic = keras.Sequential(layers + [keras.layers.Dense(1)])
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, clip_value=1.0, seed=0)
+    assert wgan._score_in_one_call is not batch_norm
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(8, 2)).astype("float32")
+    fake = (3.0 * rng.normal(size=(8, 2)) + 2.0).astype("float32")
+    real_scores, fake_scores = wgan._critic_scores(real, fake)
+    np.testing.assert_allclose(to_numpy(real_scores), to_numpy(critic(real, training=True)), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(fake_scores), to_numpy(critic(fake, training=True)), atol=1e-5)
+
+
 def test_default_optimizers_are_the_papers_rmsprop():
     wgan = keras_wgan.WGAN(*conv_models(), latent_dim=8)
     wgan.compile()

@@ -1,8 +1,9 @@
 """The one place that picks the backend-specific trainer.
 
 Each trainer is a small `keras.Model` subclass holding only what differs
-between backends: how to minimize a loss with an optimizer, how to repeat a
-stateful function in a compiled loop, and how to run one conditionally.
+between backends: how to minimize a loss with an optimizer, how to compute
+without gradients, how to repeat a stateful function in a compiled loop, and
+how to run one conditionally.
 Everything else is written once, in `keras.ops`, in `keras_wgan/wgan.py`.
 """
 

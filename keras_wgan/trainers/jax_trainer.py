@@ -112,6 +112,9 @@ class JAXTrainer(keras.Model):
         optimizer.apply(grads, variables)
         return loss, aux
 
+    def _without_gradient(self, fn):
+        return jax.lax.stop_gradient(fn())
+
     def _input_gradient(self, fn, x):
         # jax.grad of a pure function of x and of the state, so the outer
         # jax.grad of `_minimize` can differentiate this gradient again.

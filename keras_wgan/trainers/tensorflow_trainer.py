@@ -23,6 +23,9 @@ class TensorFlowTrainer(keras.Model):
         optimizer.apply(grads, variables)
         return loss, aux
 
+    def _without_gradient(self, fn):
+        return tf.stop_gradient(fn())
+
     def _input_gradient(self, fn, x):
         # A tape inside the one of `_minimize`: the outer tape records the
         # inner gradient, so a penalty on it can be differentiated again.

@@ -25,6 +25,11 @@ class TorchTrainer(keras.Model):
             optimizer.apply(grads, variables)
         return loss.detach(), keras.tree.map_structure(_detach, aux)
 
+    def _without_gradient(self, fn):
+        # No autograd graph at all, rather than one cut off afterwards.
+        with torch.no_grad():
+            return fn()
+
     def _input_gradient(self, fn, x):
         # enable_grad: also under evaluate(), which runs without gradients.
         with torch.enable_grad():
