@@ -364,19 +364,19 @@ class LastLogs(keras.callbacks.Callback):
         self.logs = logs or {}
 
 
-def _toy_key(method, dataset, seed, iterations, eval_every):
+def _toy_key(method, dataset, seed, iterations, eval_every, width):
     settings = {k: v for k, v in dataclasses.asdict(method).items() if k != "label"}
     spec = dict(settings, dataset=dataset, seed=seed, iterations=iterations,
-                eval_every=eval_every, width=TOY_WIDTH, batch=TOY_BATCH)
+                eval_every=eval_every, width=width, batch=TOY_BATCH)
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
     return f"{dataset}-{method.lipschitz if method.model == 'wgan' else 'gan'}-s{seed}-g{iterations}-{digest}"
 
 
 def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int, log=print,
-            method: Method | None = None) -> dict:
+            method: Method | None = None, width: int = TOY_WIDTH) -> dict:
     """Trains `TOY_METHODS[name]` (or `method`, called `name`) on a 2-D toy
-    for `iterations` generator iterations, or returns the cached result of
-    the same run.
+    for `iterations` generator iterations, with networks of `width` units
+    per hidden layer, or returns the cached result of the same run.
 
     Every `eval_every` generator iterations, the library's
     `EvaluationCallback` records, on 1,000 generated samples (the same
@@ -390,7 +390,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
     `out_dir/toy_runs.jsonl`.
     """
     method = method or TOY_METHODS[name]
-    key = _toy_key(method, dataset, seed, iterations, eval_every)
+    key = _toy_key(method, dataset, seed, iterations, eval_every, width)
     runs_path = os.path.join(out_dir(), "toy_runs.jsonl")
     for record in read_jsonl(runs_path):
         if record["key"] == key:
@@ -400,7 +400,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
 
     toy = data_sources.get_toy(dataset)
     keras.utils.set_random_seed(seed)
-    model = build_toy_model(method, seed, iterations)
+    model = build_toy_model(method, seed, iterations, width)
     last_logs = LastLogs()
     real_eval = toy.sample(1000, seed=10_000 + seed)
     alpha = np.random.default_rng(seed).uniform(size=(1000, 1)).astype("float32")
@@ -435,7 +435,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
         {k: v for k, v in r.items() if not k.endswith("mode_counts")} for r in evaluator.results
     ]
     record = {
-        "key": key, "method": name, "dataset": dataset, "seed": seed,
+        "key": key, "method": name, "dataset": dataset, "seed": seed, "width": width,
         "generator_iterations": int(ops.convert_to_numpy(model.generator_iterations)),
         "train_seconds": round(seconds, 1),
         "w1_to_data": exact_w1(fake, real),
