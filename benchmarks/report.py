@@ -198,6 +198,15 @@ def _e(value):
     return "–" if value is None else f"{value:.1e}"
 
 
+def _latest(records):
+    """The last record of each (workload, backend): measured again with
+    `--append`, a row replaces the earlier one."""
+    latest = {}
+    for r in records:
+        latest[(r["workload"], r["backend"])] = r
+    return list(latest.values())
+
+
 def check_table(results) -> str:
     lines = [
         "| workload | backend | steps | first critic loss: Keras / reference (abs diff) "
@@ -206,7 +215,7 @@ def check_table(results) -> str:
         "inputs moved 1 ulp | weights max abs diff (largest change) |",
         "|---|---|---|---|---|---|---|",
     ]
-    checks = [r for r in results if r["kind"] == "check"]
+    checks = _latest([r for r in results if r["kind"] == "check"])
     order = {w: i for i, w in enumerate(_order({r["workload"] for r in checks}))}
     for r in sorted(checks, key=lambda r: (order[r["workload"]], BACKENDS.index(r["backend"]))):
         first = r.get("keras_first_critic_loss")
@@ -228,9 +237,7 @@ def check_table(results) -> str:
 def compilation_table(results) -> str:
     lines = ["| workload | backend | schedule | steps | generator / critic iterations "
              "| traces | traces / compiles after step 1 |", "|---|---|---|---|---|---|---|"]
-    for r in results:
-        if r["kind"] != "compilations":
-            continue
+    for r in _latest([r for r in results if r["kind"] == "compilations"]):
         after = (f"{r.get('traces_after_first_step', '–')} / "
                  f"{r.get('compiles_after_first_step', '–')}")
         lines.append(

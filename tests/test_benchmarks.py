@@ -112,3 +112,15 @@ def test_run_plans_one_process_per_backend_and_measurement():
     tasks_run = [[a for a in argv if a.startswith("--task=")][0] for _, argv in commands]
     assert tasks_run == ["--task=pair", "--task=first_step", "--task=first_step"] * 2
     assert all("--out=x.jsonl" in argv for _, argv in commands)
+
+
+def test_rows_measured_again_with_append_replace_the_earlier_ones():
+    def check(diff):
+        return {"kind": "check", "workload": "mlp", "backend": "jax", "check_steps": 2,
+                "keras_first_critic_loss": None, "critic_loss_max_abs_diff": diff,
+                "generator_loss_max_abs_diff": 0.0, "trained_weights_max_abs_diff": 0.0,
+                "trained_weights_max_abs_change": 1.0}
+
+    rows = [line for line in report.check_table([check(1.0), check(2.0)]).splitlines()
+            if line.startswith("| mlp")]
+    assert len(rows) == 1 and "| 2.0e+00 / 0.0e+00 |" in rows[0]
