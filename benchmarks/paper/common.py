@@ -394,7 +394,9 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
     runs_path = os.path.join(out_dir(), "toy_runs.jsonl")
     for record in read_jsonl(runs_path):
         if record["key"] == key:
-            return dict(record, method=name)  # the same run may serve under two names
+            # The same run may serve under two names; runs cached before the
+            # record kept its width have the width of their key.
+            return dict(record, method=name, width=width)
     run_dir = os.path.join(out_dir(), "toy", key)
     shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished earlier attempt
 

@@ -109,7 +109,7 @@ def targets(groups, gp_runs):
             f"{common.mean_std([r['modes_covered'] for r in gan], 1)} modes covered."
         )
     for label, gp in (("the table's settings", runs("25gaussians", "wgan-gp")),
-                      (f"{GP_TARGET.label}, width {gp_runs[0].get('width', common.TOY_WIDTH) if gp_runs else '?'}, "
+                      (f"{GP_TARGET.label}, width {gp_runs[0]['width'] if gp_runs else '?'}, "
                        f"{gp_runs[0]['generator_iterations'] if gp_runs else '?'} generator iterations", gp_runs)):
         met = bool(gp) and all(r["modes_covered"] == 25 and r["high_quality_fraction"] >= 0.9 for r in gp)
         lines.append(
@@ -189,7 +189,7 @@ def main(argv):
     # The same runs with the table's networks (width 128), for comparison.
     for runs_of_width in ([gp_runs] if common.QUICK.value else [gp_runs, gp_target_runs(common.TOY_WIDTH)]):
         row = summary_rows({("25gaussians", "wgan-gp"): runs_of_width}, "25gaussians", names=["wgan-gp"])[0]
-        gp_rows.append([f"{GP_TARGET.label}, width {runs_of_width[0].get('width', common.TOY_WIDTH)}"] + row[1:])
+        gp_rows.append([f"{GP_TARGET.label}, width {runs_of_width[0]['width']}"] + row[1:])
     settings = "\n".join(f"- `{name}`: {m.label}, n_critic = {m.n_critic}" for name, m in common.TOY_METHODS.items())
     markdown = f"""### No mode collapse: 8 and 25 Gaussians
 
@@ -204,7 +204,7 @@ of the nearest mode's centre; covered: at least one high-quality sample.
 
 {chr(10).join(s + chr(10) for s in sections)}
 **WGAN-GP for the 25-Gaussian target**: {GP_TARGET.label}, networks of width
-{gp_runs[0].get('width', common.TOY_WIDTH)} (the reference's; `--gp_target_width`), other settings
+{gp_runs[0]['width']} (the reference's; `--gp_target_width`), other settings
 as above, {gp_runs[0]['generator_iterations']} generator iterations per run; the same runs with the
 table's width 128 below it. Off-mode samples lie on thin bridges between neighbouring modes,
 which wider networks (or longer runs) thin out:
