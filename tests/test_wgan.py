@@ -335,6 +335,34 @@ def test_critic_scores_equal_separate_calls_on_real_and_fake(batch_norm):
     np.testing.assert_allclose(to_numpy(fake_scores), to_numpy(critic(fake, training=True)), atol=1e-5)
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_fakes_of_a_step_come_from_one_generator_call_unless_batch_norm(batch_norm):
+    # The generator is fixed during the critic iterations, so making their
+    # fake batches in one call (from the same noise draws, in the same
+    # order) must train exactly as making each in its own iteration.
+    def build():
+        rng = np.random.default_rng(0)
+        hidden = [keras.layers.BatchNormalization()] if batch_norm else []
+        generator = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(8, activation="relu"), *hidden, keras.layers.Dense(2)]
+        )
+        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+        for model in (generator, critic):
+            model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
+        wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=3, clip_value=0.5, seed=3)
+        wgan.compile(*optimizers(1e-2))
+        return wgan
+
+    one_call, per_iteration = build(), build()
+    assert one_call._generate_in_one_call is not batch_norm
+    per_iteration._generate_in_one_call = False
+    real = np.random.default_rng(1).normal(size=(4 * 3 * 16, 2)).astype("float32")
+    for wgan in (one_call, per_iteration):
+        wgan.fit(real, batch_size=3 * 16, shuffle=False, epochs=1, verbose=0)
+    for a, b in zip(one_call.weights, per_iteration.weights):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-5, atol=1e-6, err_msg=a.path)
+
+
 def test_default_optimizers_are_the_papers_rmsprop():
     wgan = keras_wgan.WGAN(*conv_models(), latent_dim=8)
     wgan.compile()
