@@ -3,11 +3,14 @@ keep a WGAN critic Lipschitz, with Keras's `SpectralNormalization` wrapper."""
 
 import keras
 
+from keras_wgan.models.dense_stack import DenseStack
+
 
 def spectral_normalize(model: keras.Model, power_iterations: int = 1) -> keras.Model:
     """Returns a copy of a Functional or Sequential model with every layer
     that has a kernel (Dense, convolutions) wrapped in
-    `keras.layers.SpectralNormalization`.
+    `keras.layers.SpectralNormalization`; a `DenseStack` becomes a
+    Sequential of its wrapped Dense layers.
 
     The copy's weights are initialized anew by each layer's own initializer;
     the original model is left as it is.
@@ -35,6 +38,8 @@ def spectral_normalize(model: keras.Model, power_iterations: int = 1) -> keras.M
 
     def wrap(layer):
         layer = layer.__class__.from_config(layer.get_config())
+        if isinstance(layer, DenseStack):  # its Dense layers, one by one
+            return keras.Sequential([wrap(dense) for dense in layer.dense_layers()], name=layer.name)
         if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense)) or isinstance(
             layer, _CONVOLUTIONS
         ):

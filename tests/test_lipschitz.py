@@ -210,6 +210,24 @@ def test_spectral_normalize_wraps_kernel_layers_only():
         keras_wgan.spectral_normalize("critic")
 
 
+def test_spectral_normalize_unfolds_a_dense_stack():
+    # The toy critic is one DenseStack: each of its Dense layers is wrapped.
+    critic = keras_wgan.models.toy_critic(hidden=8, seed=0)
+    wrapped = keras_wgan.spectral_normalize(critic)
+    (chain,) = [layer for layer in wrapped.layers if isinstance(layer, keras.Sequential)]
+    assert [type(layer).__name__ for layer in chain.layers] == ["SpectralNormalization"] * 4
+    assert [layer.layer.units for layer in chain.layers] == [8, 8, 8, 1]
+    assert wrapped.output_shape == (None, 1)
+    wgan = keras_wgan.WGAN(
+        keras_wgan.models.toy_generator(hidden=8, seed=1), wrapped, latent_dim=2,
+        lipschitz="spectral_norm", seed=0,
+    )
+    wgan.compile()
+    data = np.random.default_rng(0).normal(size=(5 * 16, 2)).astype("float32")
+    logs = wgan.fit(data, batch_size=5 * 16, epochs=1, verbose=0).history
+    assert np.isfinite(logs["critic_loss"][0])
+
+
 def test_spectral_norm_needs_spectral_layers():
     generator, critic = layer_norm_models()
     with pytest.raises(ValueError, match=r"has no SpectralNormalization layer.*|no SpectralNormalization"):

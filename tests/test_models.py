@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_wgan.models import DenseStack
 from keras_wgan.models import dcgan_critic
 from keras_wgan.models import dcgan_generator
 from keras_wgan.models import mlp_critic
@@ -382,21 +383,99 @@ def test_toy_models():
     critic = toy_critic()
     assert generator.input_shape == (None, 2) and generator.output_shape == (None, 2)
     assert critic.input_shape == (None, 2) and critic.output_shape == (None, 1)
-    dense = layers_of(critic, keras.layers.Dense)
-    assert [d.units for d in dense] == [256, 256, 256, 1]
+    (stack,) = layers_of(critic, DenseStack)
+    assert stack.units == [256, 256, 256, 1]
     # He-uniform kernels (std sqrt(2 / fan_in)), zero biases, as gan_toy.py.
-    kernel = to_numpy(dense[1].kernel)
+    kernel = to_numpy(stack.kernels[1])
     assert np.abs(kernel).max() <= math.sqrt(6 / 256)
     assert kernel.std() == pytest.approx(math.sqrt(2 / 256), rel=0.03)
-    for layer in dense:
-        np.testing.assert_array_equal(to_numpy(layer.bias), 0.0)
+    for bias in stack.biases:
+        np.testing.assert_array_equal(to_numpy(bias), 0.0)
     other = toy_generator(latent_dim=4, output_dim=3, hidden=32, num_hidden_layers=2)
     assert other.input_shape == (None, 4) and other.output_shape == (None, 3)
-    assert [d.units for d in layers_of(other, keras.layers.Dense)] == [32, 32, 3]
+    assert layers_of(other, DenseStack)[0].units == [32, 32, 3]
     with pytest.raises(ValueError, match=r"`output_dim` must be >= 1. Received: output_dim=0"):
         toy_generator(output_dim=0)
     with pytest.raises(ValueError, match=r"`input_dim` must be >= 1"):
         toy_critic(input_dim=0)
+
+
+def test_toy_kernels_are_those_of_seeded_dense_layers():
+    # Layer i's kernel is HeUniform(seed + i), as when the toys were four
+    # Dense layers: runs cached in benchmarks/paper/results start from the
+    # same weights.
+    critic = toy_critic(hidden=16, seed=7)
+    (stack,) = layers_of(critic, DenseStack)
+    for index, kernel in enumerate(stack.kernels):
+        expected = keras.initializers.HeUniform(seed=7 + index)(tuple(kernel.shape))
+        np.testing.assert_array_equal(to_numpy(kernel), to_numpy(expected))
+    assert [v.path for v in critic.weights][:3] == [
+        "critic_mlp/kernel_0", "critic_mlp/bias_0", "critic_mlp/kernel_1"
+    ]
+
+
+# ------------------------------------------------------------- DenseStack
+
+
+def _numpy_mlp(x, weights):
+    for index in range(0, len(weights), 2):
+        x = x @ weights[index] + weights[index + 1]
+        if index < len(weights) - 2:
+            x = np.maximum(x, 0.0)
+    return x
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (2, 5, 3)])
+def test_dense_stack_computes_a_relu_mlp(shape):
+    rng = np.random.default_rng(0)
+    stack = DenseStack([5, 4, 2], activation="relu")
+    stack.build((None,) + shape[1:])
+    weights = [rng.normal(size=tuple(w.shape)).astype("float32") for w in stack.weights]
+    weights[-1] = np.array([-50.0, 1.0], "float32")  # an output bias only a linear layer keeps
+    stack.set_weights(weights)
+    x = rng.normal(size=shape).astype("float32")
+    expected = _numpy_mlp(x, weights)
+    assert (expected[..., 0] < 0).all()  # the output layer is linear
+    np.testing.assert_allclose(to_numpy(stack(x)), expected, rtol=1e-5, atol=1e-5)
+    assert stack.compute_output_shape((None,) + shape[1:]) == (None,) + shape[1:-1] + (2,)
+
+    # The same as the chain of Dense layers it stands for.
+    chain = keras.Sequential(stack.dense_layers())
+    chain.build((None,) + shape[1:])
+    chain.set_weights(weights)
+    assert [layer.units for layer in chain.layers] == [5, 4, 2]
+    np.testing.assert_allclose(to_numpy(chain(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_stack_initializers_per_layer():
+    stack = DenseStack(
+        [3, 2],
+        kernel_initializers=[keras.initializers.Constant(1.0), keras.initializers.Constant(2.0)],
+        bias_initializers=keras.initializers.Constant(0.5),
+    )
+    stack.build((None, 4))
+    assert [w.path.split("/")[-1] for w in stack.weights] == ["kernel_0", "bias_0", "kernel_1", "bias_1"]
+    np.testing.assert_array_equal(to_numpy(stack.kernels[0]), np.ones((4, 3)))
+    np.testing.assert_array_equal(to_numpy(stack.kernels[1]), np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(to_numpy(stack.biases[1]), np.full((2,), 0.5))
+    config = stack.get_config()
+    assert config["units"] == [3, 2] and len(config["kernel_initializers"]) == 2
+    clone = DenseStack.from_config(config)
+    clone.build((None, 4))
+    np.testing.assert_array_equal(to_numpy(clone.kernels[1]), np.full((3, 2), 2.0))
+
+
+def test_dense_stack_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"`units` must be a non-empty list .* Received: units=\[\]"):
+        DenseStack([])
+    with pytest.raises(ValueError, match=r"`units` must be a non-empty list .* Received: units=8"):
+        DenseStack(8)
+    with pytest.raises(ValueError, match=r"`units` must be >= 1. Received: units=0"):
+        DenseStack([4, 0])
+    with pytest.raises(ValueError, match=r"one per layer \(2\). Received a list of 3"):
+        DenseStack([4, 1], kernel_initializers=["zeros"] * 3)
+    with pytest.raises(ValueError, match=r"needs a known last input dimension"):
+        DenseStack([4]).build((None, None))
 
 
 # ---------------------------------------------------------- serialization

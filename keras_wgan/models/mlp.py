@@ -23,7 +23,7 @@ def _pytorch_linear_init(fan_in, seeds):
     }
 
 
-def dense_stack(x, fan_in, units, num_hidden_layers, hidden, init, name):
+def _dense_chain(x, fan_in, units, num_hidden_layers, hidden, init, name):
     """`num_hidden_layers` Dense+ReLU layers of `hidden` units, then a linear
     Dense layer of `units`. `init(fan_in)` gives each layer's initializer
     arguments."""
@@ -80,7 +80,7 @@ def mlp_generator(
     num_hidden_layers = check_int("num_hidden_layers", num_hidden_layers, 0)
     seeds = Seeds(seed)
     z = keras.Input((latent_dim,), name="latent")
-    x = dense_stack(
+    x = _dense_chain(
         z,
         latent_dim,
         math.prod(output_shape),
@@ -133,7 +133,7 @@ def mlp_critic(
     seeds = Seeds(seed)
     samples = keras.Input(input_shape, name="samples")
     x = layers.Flatten(name="flatten")(samples)
-    scores = dense_stack(
+    scores = _dense_chain(
         x,
         math.prod(input_shape),
         1,
