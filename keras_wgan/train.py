@@ -62,9 +62,9 @@ class Config:
     lr_critic: float | None = None
     lr_decay: str | None = None
     # 2,000: the default 2-D run is then the mode-collapse table's clipping
-    # run (8/8 modes in 5/5 seeds, benchmarks/RESULTS.md) and takes 29 s
-    # (TensorFlow), 34 s (JAX) and 61-65 s (PyTorch) on a 2-core CPU; 3,000
-    # gave a few points more high-quality samples for 1.5x the time.
+    # run (8/8 modes in 5/5 seeds, benchmarks/RESULTS.md) and takes 29-33 s
+    # (TensorFlow), 33-34 s (JAX) and 60-65 s (PyTorch) on a 2-core CPU;
+    # 3,000 gave a few points more high-quality samples for 1.5x the time.
     generator_iterations: int = 2000
     iterations_per_epoch: int = 250
     sample_every: int | None = None
