@@ -4,7 +4,7 @@ and the Swiss roll (see `keras_wgan.data.toy2d`).
 
 As there, both networks are ReLU MLPs with He-uniform kernels and zero
 biases, and no output activation. Each is one `DenseStack` layer (a chain of
-dense layers in one layer call, much faster on PyTorch; see its docstring)
+dense layers in one layer call, faster on PyTorch; see its docstring)
 behind a Functional model's input. The reference uses 3 hidden layers of 512
 units; the default here is 256, a quarter of the multiply-adds of the
 hidden-to-hidden layers (which dominate), so a step runs several times
