@@ -450,14 +450,14 @@ class WGAN(Trainer):
         if not self._generate_in_one_call:
             return None
         z = ops.concatenate([self.sample_latent(batch_size) for _ in range(n)])
-        fakes = self._without_gradient(lambda: self.generator(z, training=True))
+        fakes = self._fakes_for_critic(z)
         return ops.reshape(fakes, (n, -1) + tuple(ops.shape(fakes)[1:]))
 
-    def _critic_update(self, real, fake):
-        if fake is None:
-            z = self.sample_latent(ops.shape(real)[0])
-            fake = self._without_gradient(lambda: self.generator(z, training=True))
+    def _fakes_for_critic(self, z):
+        """Generated samples for a critic update: training mode, no gradient."""
+        return self._without_gradient(lambda: self.generator(z, training=True))
 
+    def _critic_update(self, real, fake):
         def loss_fn():
             real_scores, fake_scores = self._critic_scores(real, fake)
             estimate = losses.wasserstein_estimate(real_scores, fake_scores)
@@ -517,7 +517,10 @@ class WGAN(Trainer):
         fake_batches = self._fake_batches(n, batch_size)
 
         def critic_iteration(i):
-            fake = None if fake_batches is None else ops.take(fake_batches, i, axis=0)
+            if fake_batches is None:
+                fake = self._fakes_for_critic(self.sample_latent(batch_size))
+            else:
+                fake = ops.take(fake_batches, i, axis=0)
             self._critic_update(ops.take(real_batches, i, axis=0), fake)
 
         self._repeat(n, critic_iteration)
