@@ -16,9 +16,9 @@ from keras_wgan.models import dcgan_critic
 from keras_wgan.models import dcgan_generator
 from keras_wgan.models import toy_critic
 from keras_wgan.models import toy_generator
-from tests.conftest import REPO_ROOT
+from tests import shared_data
 
-MNIST = os.path.join(REPO_ROOT, "..", "shared", "data", "mnist_test.npz")
+MNIST = shared_data.path("mnist_test.npz")
 
 
 def batches(dataset, count=None):
@@ -253,9 +253,8 @@ def test_array_files(tmp_path):
         data.array_dataset(tmp_path / "missing.npz")
 
 
+@shared_data.needs("mnist_test.npz")
 def test_real_mnist():
-    if not os.path.exists(MNIST):
-        pytest.skip(f"{MNIST} is absent")
     with np.load(MNIST) as f:
         images = f["images"]
     dataset = data.array_dataset(MNIST, batch_size=64, n_critic=5, shuffle=False)

@@ -13,9 +13,7 @@ from keras import ops
 
 import keras_wgan
 from keras_wgan import metrics
-from tests.conftest import REPO_ROOT
-
-MNIST_PATH = os.path.join(REPO_ROOT, "..", "shared", "data", "mnist_test.npz")
+from tests import shared_data
 
 
 # --------------------------------------------------------------- toy data
@@ -438,9 +436,7 @@ def test_kid_is_zero_for_one_distribution_and_positive_for_a_shift():
 
 @pytest.fixture(scope="module")
 def mnist():
-    if not os.path.exists(MNIST_PATH):
-        pytest.skip(f"MNIST test set not found at {MNIST_PATH}")
-    data = np.load(MNIST_PATH)
+    data = np.load(shared_data.require("mnist_test.npz"))
     return data["images"].astype("float32") / 127.5 - 1, data["labels"]
 
 
