@@ -60,6 +60,11 @@ def _assign(variables, values):
 
 
 class JAXTrainer(keras.Model):
+    def _noise_seed_generator(self, seed, name):
+        # Under keras.distribution the step sees the global batch, whose
+        # draws are distinct per device by construction.
+        return keras.random.SeedGenerator(seed, name=name)
+
     def train_step(self, state, data):
         groups = (
             self.trainable_variables,

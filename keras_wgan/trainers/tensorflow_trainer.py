@@ -4,7 +4,55 @@ import keras
 import tensorflow as tf
 
 
+def fold_in_replica(seed, replica):
+    """The seed that replica `replica` draws with in place of `seed` (a
+    SeedGenerator's `[seed, counter]` pair): `seed` itself for replica 0,
+    else `seed` hashed with the replica id (Philox, the same on every
+    device). A one-device run can call this to reproduce a replica's draws."""
+    if isinstance(replica, int) and replica == 0:
+        return seed
+    seed = tf.convert_to_tensor(seed)
+    folded = tf.random.experimental.stateless_fold_in(
+        seed, tf.cast(replica, seed.dtype), alg="philox"
+    )
+    if isinstance(replica, int):
+        return folded
+    return tf.where(tf.equal(replica, 0), seed, folded)
+
+
+class ReplicaSeedGenerator(keras.random.SeedGenerator):
+    """A `keras.random.SeedGenerator` that gives each replica of a
+    `tf.distribute` strategy its own noise.
+
+    Under a strategy every replica runs the step on its part of the global
+    batch with its own copy of the state (a mirrored variable whose
+    aggregation is "none": a replica's assignment updates its own copy, and
+    the copies advance alike, one step per draw). A plain SeedGenerator
+    therefore hands every replica the same seed, and they all draw the same
+    latent vectors and interpolation weights. Here each drawn seed has the
+    replica id folded in (`fold_in_replica`), so whatever draws with
+    `seed=` this generator (`sample_latent`, `sample_interpolation` or
+    their overrides) gets distinct noise per replica. Replica 0, and any
+    draw outside a strategy or in its cross-replica context, gets the seed
+    unchanged: one-device training draws what a plain SeedGenerator draws.
+    """
+
+    def next(self, ordered=True):
+        seed = super().next(ordered=ordered)
+        if not tf.distribute.has_strategy():
+            return seed
+        context = tf.distribute.get_replica_context()
+        if context is None:  # cross-replica context: one draw for all
+            return seed
+        replica = context.replica_id_in_sync_group
+        static = tf.get_static_value(replica)  # MirroredStrategy: a constant per replica
+        return fold_in_replica(seed, replica if static is None else int(static))
+
+
 class TensorFlowTrainer(keras.Model):
+    def _noise_seed_generator(self, seed, name):
+        return ReplicaSeedGenerator(seed, name=name)
+
     def train_step(self, data):
         return self._wgan_train_step(data)
 

@@ -5,6 +5,9 @@ import torch
 
 
 class TorchTrainer(keras.Model):
+    def _noise_seed_generator(self, seed, name):
+        return keras.random.SeedGenerator(seed, name=name)
+
     def train_step(self, data):
         return self._wgan_train_step(data)
 
