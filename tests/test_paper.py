@@ -1,13 +1,15 @@
 """The paper's benchmark scripts (`benchmarks/paper`) run end to end with
-`--quick` lengths and write well-formed figures, tables and JSON lines.
-Only the form of the outputs is checked: the claims themselves are measured
-by the full runs (benchmarks/RESULTS.md)."""
+`--quick` lengths and write figures, tables and JSON lines: the tables'
+numbers are those of the JSON lines (recomputed here: means, slopes,
+counts), and the scripts' helpers agree with NumPy references. The claims
+themselves are measured by the full runs (benchmarks/RESULTS.md)."""
 
 import json
 import os
 import re
 
 import numpy as np
+import pytest
 from absl import flags
 
 from benchmarks.paper import example1
@@ -16,6 +18,7 @@ from benchmarks.paper import diagnosis
 from benchmarks.paper import meaningful_loss
 from benchmarks.paper import mode_collapse
 from keras_wgan.metrics import wasserstein_1
+from tests import shared_data
 from tests.conftest import REPO_ROOT
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,11 +80,45 @@ def test_example1(tmp_path):
     assert [r["θ"] for r in rows] == ["-1.00", "+0.00", "+1.00"]
     assert [r["KL"] for r in rows] == ["+∞", "0", "+∞"]
     assert [r["EM"] for r in rows] == ["1.00", "0.00", "1.00"]
-    for row in rows:
-        float(row["clipped critic"]), float(row["WGAN-GP critic"]), float(row["D: log 2 − L_D/2"])
+    assert [r["JS"] for r in rows] == ["0.693", "0.000", "0.693"]
     records = read_jsonl(tmp_path / "results" / "example1.jsonl")
-    assert len(records) == 3 and {"clip", "gp", "gan"} <= set(records[0])
+    assert [r["theta"] for r in records] == [-1.0, 0.0, 1.0]
+    clip = np.array([r["clip"]["estimate"] for r in records])
+    k, _ = example1.slope_through_origin(np.abs([r["theta"] for r in records]), clip)
+    for row, record, clip_over_k in zip(rows, records, clip / k):
+        assert row["clipped critic"] == f"{record['clip']['estimate']:.4f}"
+        assert row["clipped / K"] == f"{clip_over_k:.3f}"
+        assert row["WGAN-GP critic"] == f"{record['gp']['estimate']:.3f}"
+        assert row["D: log 2 − L_D/2"] == f"{record['gan']['js_estimate']:.3f}"
+    assert f"**K = {k:.4g}**" in markdown
     assert_figures(markdown, tmp_path)
+
+
+def test_slope_through_origin_by_hand():
+    # y = 2x exactly: slope 2, R^2 1; y = (1, 3) at x = (1, 1): slope 2, R^2 1 - 2/2 = 0.
+    assert example1.slope_through_origin([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]) == pytest.approx((2.0, 1.0))
+    assert example1.slope_through_origin([1.0, 1.0], [1.0, 3.0]) == pytest.approx((2.0, 0.0))
+    assert example1.analytic(0.5) == {"EM": 0.5, "JS": pytest.approx(np.log(2)), "KL": np.inf, "TV": 1.0}
+    assert example1.analytic(0.0) == {"EM": 0.0, "JS": 0.0, "KL": 0.0, "TV": 0.0}
+
+
+def test_critic_estimate_and_js_estimate_match_numpy():
+    import keras
+
+    import keras_wgan
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(2, 1)).astype("float32")
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    critic.set_weights([w, np.float32([0.3])])
+    real, fake = rng.normal(size=(50, 2)).astype("float32"), rng.normal(2.0, size=(40, 2)).astype("float32")
+    f = lambda x: (x.astype("float64") @ w.astype("float64"))[:, 0] + 0.3
+    gan = keras_wgan.GAN(generator, critic, latent_dim=2, seed=0)
+    result = example1.common.critic_estimate(gan, real, fake)
+    loss = np.logaddexp(0, -f(real)).mean() + np.logaddexp(0, f(fake)).mean()
+    np.testing.assert_allclose(result["estimate"], f(real).mean() - f(fake).mean(), rtol=1e-5)
+    np.testing.assert_allclose(result["js_estimate"], np.log(2) - loss / 2, rtol=1e-5)
 
 
 def test_exact_w1_is_the_librarys_w1():
@@ -95,29 +132,68 @@ def test_figure2(tmp_path):
     rows = table_rows(markdown, "network")
     assert len(rows) == 5
     (record,) = read_jsonl(tmp_path / "results" / "figure2.jsonl")
+    assert record["iterations"] == 20
+    k = record["critic_mean_slope_K"]
+    d_row, _, _, f_row, f_over_k_row = rows
+    assert d_row["output at fake (mean)"] == f"{record['fake']['D']:.3g}"
+    assert d_row["at real (mean)"] == f"{record['real']['D']:.3g}"
+    assert f_row["network"] == f"WGAN critic f (clipped; K = {k:.3g})"
+    assert f_row["at real: mean"] == f"{record['real']['mean_abs_df_dx']:.3g}"
+    assert f_over_k_row["median"] == f"{record['real']['median_abs_df_dx'] / k:.3g}"  # the last column
     for side in ("fake", "real"):
-        assert 0 <= record[side]["D"] <= 1
-        assert record[side]["mean_abs_df_dx"] >= 0
+        # The chain rule through the sigmoid, on the same samples: |dD/dx| =
+        # (1 - D) |d log D/dx| pointwise, so the means of D's gradient can not
+        # exceed those of log D's.
+        assert record[side]["mean_abs_dD_dx"] <= record[side]["mean_abs_dlogD_dx"]
     assert_figures(markdown, tmp_path)
 
 
-def test_mode_collapse_and_meaningful_loss_share_the_toy_runs(tmp_path):
-    markdown = section(run(mode_collapse, tmp_path), "mode_collapse")
+@pytest.fixture(scope="module")
+def toy_runs_dir(tmp_path_factory):
+    """One `mode_collapse` run; `meaningful_loss` reuses its toy runs."""
+    tmp_path = tmp_path_factory.mktemp("paper")
+    return tmp_path, run(mode_collapse, tmp_path)
+
+
+def test_mode_collapse(toy_runs_dir):
+    tmp_path, report = toy_runs_dir
+    markdown = section(report, "mode_collapse")
     rows = table_rows(markdown, "method")
     # Two methods (quick) on two mixtures, then the WGAN-GP runs of the 25-Gaussian target.
     # (quick: one width, the table's 128, for the target's runs).
     assert len(rows) == 5 and rows[-1]["method"] == f"{mode_collapse.GP_TARGET.label}, width 128"
-    for row in rows:
-        assert re.fullmatch(r"\d+\.\d ± \d+\.\d", row["modes covered"])
-        assert re.fullmatch(r"\d+\.\d ± \d+\.\d", row["high quality %"])
     runs = read_jsonl(tmp_path / "results" / "toy_runs.jsonl")
     assert len(runs) == 5
     for r in runs:
-        assert {"modes_covered", "high_quality_fraction", "w1_to_data", "trajectory"} <= set(r)
+        assert r["num_modes"] == len(r["mode_counts"]) == (8 if r["dataset"] == "8gaussians" else 25)
+        assert r["modes_covered"] == sum(c > 0 for c in r["mode_counts"])
+        # Final metrics on 2,000 samples: the high-quality ones are those counted in a mode.
+        assert r["high_quality_fraction"] == pytest.approx(sum(r["mode_counts"]) / 2000)
+        assert np.asarray(r["samples"]).shape == (500, 2)
         assert [t["generator_iteration"] for t in r["trajectory"]] == [10, 20]
         assert {"w1", "critic/estimate", "train/critic_loss", "modes/modes_covered"} <= set(r["trajectory"][0])
+    # Each table row is the runs' mean ± std, per-seed list and W1 (1 seed: std 0).
+    common = mode_collapse.common
+    table_runs = [r for dataset in common.TOY_DATASETS for name in common.TOY_METHODS
+                  for r in runs[:4] if (r["dataset"], r["method"]) == (dataset, name)]
+    table_runs.append(runs[4])  # the WGAN-GP target's run
+    assert len(table_runs) == 5
+    labels = {name: m.label for name, m in common.TOY_METHODS.items()}
+    for row, r in zip(rows, table_runs):
+        if row is not rows[-1]:
+            assert row["method"] == labels[r["method"]]
+        assert row["modes covered"] == f"{r['modes_covered']:.1f} ± 0.0"
+        assert row["per seed"] == f"{100 * r['high_quality_fraction']:.1f}"
+        assert row["high quality %"] == f"{100 * r['high_quality_fraction']:.1f} ± 0.0"
+        assert row["W1 to data"] == f"{r['w1_to_data']:.3f} ± 0.000"
+        assert row["all modes"] == f"{int(r['modes_covered'] == r['num_modes'])}/1"
     assert_figures(markdown, tmp_path)
 
+
+@shared_data.needs("mnist_test.npz")
+def test_meaningful_loss_reuses_the_toy_runs(toy_runs_dir):
+    assert os.path.normpath(mode_collapse.common.MNIST) == shared_data.path("mnist_test.npz")
+    tmp_path, _ = toy_runs_dir
     markdown = run(meaningful_loss, tmp_path)
     assert len(read_jsonl(tmp_path / "results" / "toy_runs.jsonl")) == 5  # reused, not trained again
     assert section(markdown, "mode_collapse")  # the other section is kept
@@ -127,10 +203,11 @@ def test_mode_collapse_and_meaningful_loss_share_the_toy_runs(tmp_path):
     assert [r["method"] for r in rows] == [f"`{name}`" for name in names + ["wgan-clip", "gan"]]
     trained = [r for r in rows[: len(names)] if r["method"] in ("`wgan-clip`", "`gan`")]  # quick
     assert len(trained) == 2 and all("±" in r["8 Gaussians: ρ(estimate, W1)"] for r in trained)
-    assert all("→" in r["FID, first → last evaluation"] for r in rows[len(names):])
     mnist = read_jsonl(tmp_path / "results" / "mnist_runs.jsonl")
     assert [r["method"] for r in mnist] == ["wgan-clip", "gan"]
-    assert all(t["fid"] >= 0 for r in mnist for t in r["trajectory"])
+    for row, r in zip(rows[len(names):], mnist):
+        fids = [t["fid"] for t in r["trajectory"]]
+        assert row["FID, first → last evaluation"] == f"{fids[0]:.0f} → {fids[-1]:.1f}"
     assert_figures(markdown, tmp_path)
 
 
