@@ -106,7 +106,9 @@ class FixedNoise:
             )
         super().build(input_shape)
 
-    def sample_latent(self, batch_size):
+    def sample_latent(self, batch_size, seed=None):
+        if seed is not None:  # generate() and evaluate(): the model's own prior
+            return super().sample_latent(batch_size, seed)
         z = ops.take(ops.convert_to_tensor(self.noise_table), self.draws.value, axis=0)
         self.draws.assign_add(1)
         return z

@@ -134,9 +134,11 @@ class PaperSchedule(CriticSchedule):
         }
 
 
-def get(identifier) -> CriticSchedule:
+def get(identifier, custom_objects=None) -> CriticSchedule:
     """Returns a schedule from an int (constant), `"paper"`, a
-    `CriticSchedule`, or a serialized schedule.
+    `CriticSchedule`, or a serialized schedule (a class of your own must be
+    registered with `keras.saving.register_keras_serializable`, or be in
+    `custom_objects`).
 
     Example:
 
@@ -152,7 +154,18 @@ def get(identifier) -> CriticSchedule:
     if identifier == "paper":
         return PaperSchedule()
     if isinstance(identifier, dict):
-        schedule = keras.saving.deserialize_keras_object(identifier)
+        try:
+            schedule = keras.saving.deserialize_keras_object(identifier, custom_objects=custom_objects)
+        except TypeError as error:
+            if "Could not locate" not in str(error):
+                raise
+            name = identifier.get("registered_name") or identifier.get("class_name")
+            raise ValueError(
+                f"The critic schedule {name!r} is not a registered Keras object: decorate "
+                "its class with `@keras.saving.register_keras_serializable()`, or pass "
+                f"`custom_objects={{{identifier.get('class_name')!r}: {identifier.get('class_name')}}}` "
+                "to `keras.models.load_model`."
+            ) from None
         if isinstance(schedule, CriticSchedule):
             return schedule
     raise ValueError(

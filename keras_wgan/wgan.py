@@ -67,7 +67,8 @@ class WGAN(Trainer):
     The critic minimizes `mean f(fake) - mean f(real)` and every trainable
     critic weight is clipped to `[-clip_value, clip_value]` (from the initial
     weights on) by a `WeightClip` constraint; the generator minimizes
-    `-mean f(G(z))`. Logged every step: `critic_loss`, `generator_loss`,
+    `-mean f(G(z))`; each network also minimizes the losses it carries
+    (`model.losses`: weight regularizers, `add_loss`). Logged every step: `critic_loss`, `generator_loss`,
     `wasserstein_estimate` (`mean f(real) - mean f(fake)`, the critic's
     estimate of the Earth-Mover distance; means over the epoch, like all Keras
     metrics) and the counters `generator_iterations` and `critic_iterations`.
@@ -172,7 +173,14 @@ class WGAN(Trainer):
         self.weight_clip = WeightClip(clip_value)  # validates clip_value
         self.clip_value = clip_value
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.seed_generator = self._noise_seed_generator(seed, name="noise_seed")
+        # evaluate() and validation draw from their own generator, reset to
+        # this start at every evaluate(), so they never advance the training
+        # noise and give the same numbers for the same weights.
+        self.evaluation_seed_generator = self._noise_seed_generator(
+            None if seed is None else seed + 1, name="evaluation_noise_seed"
+        )
+        self._evaluation_seed_start = ops.convert_to_numpy(self.evaluation_seed_generator.state)
 
         def counter(name):
             return self.add_weight(
@@ -227,6 +235,7 @@ class WGAN(Trainer):
                 "The critic must output one score per sample, of shape (batch, 1) "
                 f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
             )
+        _check_no_float16(self)
         has_batch_norm = _has_layer(self.critic, keras.layers.BatchNormalization)
         self._score_in_one_call = self.lipschitz == "spectral_norm" or not has_batch_norm
         self._generate_in_one_call = not _has_layer(self.generator, keras.layers.BatchNormalization)
@@ -296,11 +305,10 @@ class WGAN(Trainer):
                     f"`critic_optimizer` instead. Received: {key}={kwargs[key]!r}"
                 )
             kwargs.pop(key, None)
-        if keras.config.dtype_policy().name == "mixed_float16":
-            raise ValueError(
-                "WGAN does not support the 'mixed_float16' policy (it would need "
-                "loss scaling for two optimizers); use 'mixed_bfloat16'."
-            )
+        _check_no_float16(self)
+        global_policy = keras.config.dtype_policy()
+        if global_policy.compute_dtype == "float16":
+            raise ValueError(_FLOAT16_MESSAGE.format(where=f"the global dtype policy '{global_policy.name}'"))
         # RMSProp is the paper's choice for clipping (momentum was unstable
         # with it); the methods that do not clip use WGAN-GP's Adam.
         self.generator_optimizer = _optimizer(
@@ -324,7 +332,7 @@ class WGAN(Trainer):
         # One optimizer object holding both: Keras's JAX trainer threads the
         # state of `self.optimizer` only, and TensorBoard reads its
         # `optimizers` for per-network learning rates.
-        optimizer = keras.optimizers.MultiOptimizer(optimizer_for, name="wgan_optimizers")
+        optimizer = _TwoOptimizers(optimizer_for, name="wgan_optimizers")
         super().compile(optimizer=optimizer, **kwargs)
         optimizer.build(self.trainable_variables)
 
@@ -371,21 +379,40 @@ class WGAN(Trainer):
 
     # --------------------------------------------------------------- training
 
-    def sample_latent(self, batch_size):
-        """Draws latent vectors `(batch_size, latent_dim)` from N(0, I) with
-        the model's noise generator. Override to change the prior."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+    def sample_latent(self, batch_size, seed=None):
+        """The prior: latent vectors `(batch_size, latent_dim)` from N(0, I).
 
-    def sample_interpolation(self, batch_size):
+        Training, `evaluate()` and `generate()` all draw through this method,
+        so an override changes the prior everywhere. Draw with `seed` (pass
+        it to `keras.random`), which is the model's training noise generator
+        when None, its evaluation noise generator in `evaluate()`, and a
+        generator seeded by `generate(seed=...)` there.
+
+        Example:
+
+        ```python
+        class UniformPriorWGAN(WGAN):
+            def sample_latent(self, batch_size, seed=None):
+                seed = self.seed_generator if seed is None else seed
+                return keras.random.uniform((batch_size, self.latent_dim), -1, 1, seed=seed)
+        ```
+        """
+        seed = self.seed_generator if seed is None else seed
+        return keras.random.normal((batch_size, self.latent_dim), seed=seed)
+
+    def sample_interpolation(self, batch_size, seed=None):
         """Draws the weights `alpha ~ U[0, 1]`, one per sample, of the
         interpolates `alpha * real + (1 - alpha) * fake` of the gradient
-        penalty. Override to change them."""
-        return keras.random.uniform((batch_size,), seed=self.seed_generator)
+        penalty, with `seed` as in `sample_latent`. Override to change them."""
+        seed = self.seed_generator if seed is None else seed
+        return keras.random.uniform((batch_size,), seed=seed)
 
-    def gradient_penalty(self, real, fake, alpha=None):
+    def gradient_penalty(self, real, fake, alpha=None, training=True, seed=None):
         """The critic's gradient penalty (WGAN-GP, or one-sided for WGAN-LP),
         weighted by `penalty_weight`, at the interpolates of `real` and
-        `fake` with weights `alpha` (drawn when None).
+        `fake` with weights `alpha` (drawn with `seed` when None; see
+        `sample_latent`). `training` is the critic's mode: `evaluate()`
+        passes False, so that batch statistics are not updated.
 
         Example:
 
@@ -396,10 +423,10 @@ class WGAN(Trainer):
         """
         real = ops.convert_to_tensor(real)
         if alpha is None:
-            alpha = self.sample_interpolation(ops.shape(real)[0])
+            alpha = self.sample_interpolation(ops.shape(real)[0], seed=seed)
         alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
-        gradients = self._input_gradient(lambda x: self.critic(x, training=True), interpolates)
+        gradients = self._input_gradient(lambda x: self.critic(x, training=training), interpolates)
         norms = losses.gradient_norm(gradients)
         penalty = losses.lipschitz_penalty if self.lipschitz == "lp" else losses.gradient_penalty
         return self.penalty_weight * penalty(norms)
@@ -459,9 +486,11 @@ class WGAN(Trainer):
 
     def _critic_update(self, real, fake):
         def loss_fn():
-            real_scores, fake_scores = self._critic_scores(real, fake)
+            real_scores, fake_scores, carried = self._critic_scores(real, fake)
             estimate = losses.wasserstein_estimate(real_scores, fake_scores)
-            loss = self.critic_loss(real_scores, fake_scores)
+            # Read before the penalty's critic calls, which would replace
+            # the losses that layers add in a call (`add_loss`).
+            loss = self.critic_loss(real_scores, fake_scores) + carried
             if not self._penalized:
                 return loss, (estimate, 0.0)
             penalty = self.gradient_penalty(real, fake)
@@ -475,8 +504,11 @@ class WGAN(Trainer):
         if self._penalized:
             self.penalty_tracker.update_state(penalty)
 
-    def _critic_scores(self, real, fake):
-        """The critic's scores of a real and a fake batch, in training mode.
+    def _critic_scores(self, real, fake, training=True):
+        """The critic's scores of a real and a fake batch, in training mode,
+        and the sum of the losses the critic carries for them
+        (`critic.losses`: its weight regularizers, and what its layers
+        `add_loss` in the call).
 
         One call on the two batches concatenated, unless the critic has
         BatchNormalization: then two calls, as in the reference, so that
@@ -493,17 +525,30 @@ class WGAN(Trainer):
         between two uses.
         """
         if not self._score_in_one_call:
-            return self.critic(real, training=True), self.critic(fake, training=True)
+            real_scores = self.critic(real, training=training)
+            # What the critic's layers added in the real batch's call; the
+            # fake batch's call replaces it (Keras clears a model's `losses`
+            # at each call).
+            added_for_real = _sum_of(_added_losses(self.critic))
+            fake_scores = self.critic(fake, training=training)
+            added_for_fake = _sum_of(_added_losses(self.critic))
+            regularizers = _sum_of(_regularizer_losses(self.critic))
+            # The mean of the two calls: what one call of both batches adds
+            # when a layer adds a per-sample mean (an activity regularizer).
+            return real_scores, fake_scores, (added_for_real + added_for_fake) / 2.0 + regularizers
         size = ops.shape(real)[0]
-        scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=True)
-        return scores[:size], scores[size:]
+        scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=training)
+        return scores[:size], scores[size:], _sum_of(self.critic.losses)
 
     def _generator_update(self, batch_size):
         z = self.sample_latent(batch_size)
 
         def loss_fn():
             fake = self.generator(z, training=True)
-            return self.generator_loss(self.critic(fake, training=True)), ()
+            # The generator's own losses only: the critic's regularizers are
+            # no part of what the generator minimizes.
+            carried = _sum_of(self.generator.losses)
+            return self.generator_loss(self.critic(fake, training=True)) + carried, ()
 
         loss, _ = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
         self.generator_loss_tracker.update_state(loss)
@@ -541,18 +586,23 @@ class WGAN(Trainer):
         return self._logs(counters=True)
 
     def _wgan_test_step(self, data):
+        """`evaluate()` and validation: the step's metrics on the given real
+        samples, with the networks in inference mode and noise from the
+        evaluation generator, so no training state changes (weights,
+        batch-norm statistics, counters, optimizers, training noise)."""
         real = self._real_samples(data)
-        fake = self.generator(self.sample_latent(ops.shape(real)[0]), training=False)
-        real_scores = self.critic(real, training=False)
-        fake_scores = self.critic(fake, training=False)
+        seed = self.evaluation_seed_generator
+        fake = self.generator(self.sample_latent(ops.shape(real)[0], seed=seed), training=False)
+        generator_carried = _sum_of(self.generator.losses)
+        real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False)
         estimate = losses.wasserstein_estimate(real_scores, fake_scores)
-        critic_loss = self.critic_loss(real_scores, fake_scores)
+        critic_loss = self.critic_loss(real_scores, fake_scores) + carried
         if self._penalized:
-            penalty = self.gradient_penalty(real, fake)
+            penalty = self.gradient_penalty(real, fake, training=False, seed=seed)
             self.penalty_tracker.update_state(penalty)
             critic_loss = critic_loss + penalty
         self.critic_loss_tracker.update_state(critic_loss)
-        self.generator_loss_tracker.update_state(self.generator_loss(fake_scores))
+        self.generator_loss_tracker.update_state(self.generator_loss(fake_scores) + generator_carried)
         self.wasserstein_tracker.update_state(estimate)
         return self._logs(counters=False)
 
@@ -563,13 +613,22 @@ class WGAN(Trainer):
             logs["critic_iterations"] = self.critic_iterations.value
         return logs
 
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`, on the same evaluation noise every call
+        (validation during `fit` included): the numbers depend only on the
+        weights and the data, and training continues exactly as without it."""
+        self.evaluation_seed_generator.state.assign(self._evaluation_seed_start)
+        return super().evaluate(*args, **kwargs)
+
     # -------------------------------------------------------------- sampling
 
     def generate(self, num_samples: int, seed: int | None = None, batch_size: int = 256):
         """Generates `num_samples` samples as a NumPy array.
 
-        The latent vectors come from NumPy's generator seeded with `seed`, so
-        the same seed gives the same latent vectors on every backend.
+        The latent vectors come from `sample_latent`, the prior training
+        draws from, with a noise generator seeded with `seed`: the same seed
+        gives the same samples on a backend (each backend's random numbers
+        differ), and generating does not advance the training noise.
 
         Example:
 
@@ -581,12 +640,11 @@ class WGAN(Trainer):
             raise ValueError(
                 f"`num_samples` must be a positive integer. Received: {num_samples!r}"
             )
-        z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
-        z = z.astype("float32")
-        chunks = [
-            ops.convert_to_numpy(self.generator(z[i : i + batch_size], training=False))
-            for i in range(0, num_samples, batch_size)
-        ]
+        seed = keras.random.SeedGenerator(check_seed(seed))
+        chunks = []
+        for start in range(0, num_samples, batch_size):
+            z = self.sample_latent(min(batch_size, num_samples - start), seed=seed)
+            chunks.append(ops.convert_to_numpy(self.generator(z, training=False)))
         return np.concatenate(chunks).astype("float32")
 
     # ---------------------------------------------------------- serialization
@@ -612,6 +670,7 @@ class WGAN(Trainer):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "critic": keras.saving.serialize_keras_object(self.critic),
             "latent_dim": self.latent_dim,
@@ -630,8 +689,69 @@ class WGAN(Trainer):
                 config[key], custom_objects=custom_objects
             )
         if isinstance(config["n_critic"], dict):
-            config["n_critic"] = schedules.get(config["n_critic"])
+            config["n_critic"] = schedules.get(config["n_critic"], custom_objects=custom_objects)
         return cls(**config)
+
+
+_FLOAT16_MESSAGE = (
+    "WGAN does not train in float16 ({where}): float16 needs loss scaling, "
+    "which WGAN's two optimizers do not do. Use 'mixed_bfloat16' (the same "
+    "speed-up on TPUs and recent GPUs, no loss scaling needed) or 'float32'."
+)
+
+
+def _check_no_float16(wgan):
+    """Refuses float16 however it is asked for: on the WGAN (`dtype=` or the
+    global policy when it was built) or on any layer of the two networks."""
+    if wgan.dtype_policy.compute_dtype == "float16":
+        raise ValueError(_FLOAT16_MESSAGE.format(where=f"received: dtype={wgan.dtype_policy.name!r}"))
+    for role, network in (("generator", wgan.generator), ("critic", wgan.critic)):
+        for layer in network._flatten_layers():
+            if layer.dtype_policy.compute_dtype == "float16":
+                raise ValueError(_FLOAT16_MESSAGE.format(
+                    where=f"the {role}'s layer '{layer.name}' has the dtype policy "
+                    f"'{layer.dtype_policy.name}'"
+                ))
+
+
+def _sum_of(network_losses):
+    """The sum of a network's losses as float32 (0.0 when there are none)."""
+    return sum((ops.cast(loss, "float32") for loss in network_losses), 0.0)
+
+
+def _added_losses(network):
+    """`network.losses` without its weight regularizers: what its layers
+    `add_loss` in the last call. Keras lists the regularizers last."""
+    carried = list(network.losses)
+    return carried[: len(carried) - _num_regularized(network)]
+
+
+def _regularizer_losses(network):
+    """The weight regularizers' terms of `network.losses`."""
+    carried = list(network.losses)
+    return carried[len(carried) - _num_regularized(network) :]
+
+
+def _num_regularized(network):
+    return sum(1 for v in network.trainable_weights if v.regularizer is not None)
+
+
+class _TwoOptimizers(keras.optimizers.MultiOptimizer):
+    """The generator's and the critic's optimizers as the one
+    `model.optimizer` that Keras's trainers and callbacks expect. Each
+    optimizer's state is saved once, under its own name
+    (`generator_optimizer/`, `critic_optimizer/`): this object saves only
+    its own iteration counter and learning rate."""
+
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = ops.convert_to_numpy(variable)
+
+    def load_own_variables(self, store):
+        if len(store.keys()) == len(self.variables):  # saved before 0.1.1: both states here too
+            return super().load_own_variables(store)
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
 
 
 def _model_input_shape(model):

@@ -42,12 +42,16 @@ class FixedNoiseWGAN(keras_wgan.WGAN):
             self.alpha_draws = self.add_weight(name="alpha_draws", **counter)
         super().build(input_shape)
 
-    def sample_latent(self, batch_size):
+    def sample_latent(self, batch_size, seed=None):
+        if seed is not None:  # evaluate() and generate(): the real prior
+            return super().sample_latent(batch_size, seed)
         z = ops.take(ops.convert_to_tensor(self.noise_table), self.draws.value, axis=0)
         self.draws.assign_add(1)
         return z
 
-    def sample_interpolation(self, batch_size):
+    def sample_interpolation(self, batch_size, seed=None):
+        if seed is not None or self.alpha_table is None:
+            return super().sample_interpolation(batch_size, seed)
         alpha = ops.take(ops.convert_to_tensor(self.alpha_table), self.alpha_draws.value, axis=0)
         self.alpha_draws.assign_add(1)
         return alpha

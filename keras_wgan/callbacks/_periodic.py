@@ -9,8 +9,9 @@ import numpy as np
 
 class PeriodicImageCallback(keras.callbacks.Callback):
     """Calls `self.draw(iteration)` -> uint8 image (H, W, C) every
-    `every_n_iterations` generator iterations and at the end of training,
-    and writes it as `log_dir/<name>_<iteration>.png` (and `<name>.png`, the
+    `every_n_iterations` generator iterations (read from the model's
+    counter; with `steps_per_execution` > 1, at the first call that reaches
+    or passes each multiple) and at the end of training, and writes it as `log_dir/<name>_<iteration>.png` (and `<name>.png`, the
     latest) and as a TensorBoard image under `log_dir/images`."""
 
     def __init__(self, log_dir, name, every_n_iterations, tensorboard=True):
@@ -27,9 +28,17 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         self._last_iteration = None
         self._writer = None
 
+    def on_train_begin(self, logs=None):
+        self._seen = _generator_iteration(None, self.model)
+
     def on_train_batch_end(self, batch, logs=None):
+        # Due when the count reaches or passes a multiple of N since the
+        # last call: with `steps_per_execution` (or a schedule's waiting
+        # steps) the count moves by more or less than one per call.
         iteration = _generator_iteration(logs, self.model)
-        if iteration != self._last_iteration and iteration % self.every_n_iterations == 0:
+        due = iteration // self.every_n_iterations > self._seen // self.every_n_iterations
+        self._seen = iteration
+        if due and iteration != self._last_iteration:
             self._write(iteration)
 
     def on_train_end(self, logs=None):

@@ -30,7 +30,9 @@ class EstimatePlot(keras.callbacks.Callback):
     values are also kept in `estimate.json` beside it.
 
     Keras logs running means over the epoch; this callback recovers each
-    step's own mean exactly from them, weighting by critic iterations.
+    step's own mean exactly from them, weighting by critic iterations. With
+    `steps_per_execution=k` Keras calls back every k steps: each point is
+    then the mean over those k steps, at the last one's generator iteration.
 
     Args:
         log_dir: Output folder.
@@ -60,15 +62,14 @@ class EstimatePlot(keras.callbacks.Callback):
             self.iterations, self.estimates = saved["generator_iterations"], saved["wasserstein_estimate"]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._previous = None
+        # The epoch's running means start from the counter as it is now.
+        self._epoch_start = float(keras.ops.convert_to_numpy(self.model.critic_iterations))
+        self._previous = (self._epoch_start, 0.0)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         critic_iterations = float(logs["critic_iterations"])
         mean = float(logs["wasserstein_estimate"])
-        if self._previous is None:  # the epoch's first step
-            self._epoch_start = critic_iterations - self._step_critic_iterations()
-            self._previous = (self._epoch_start, 0.0)
         count = critic_iterations - self._epoch_start
         total = mean * count
         done, previous_total = self._previous
@@ -82,9 +83,6 @@ class EstimatePlot(keras.callbacks.Callback):
                 self.iterations.append(generator_iteration)
                 self.estimates.append(step_mean)
         self._previous = (critic_iterations, total)
-
-    def _step_critic_iterations(self):
-        return self.model.schedule.n_critic
 
     def on_epoch_end(self, epoch, logs=None):
         self.write()

@@ -30,7 +30,7 @@ class _StraightThroughScope(keras.StatelessScope):
     """
 
     def __init__(self, state_mapping, differentiated):
-        super().__init__(state_mapping=state_mapping)
+        super().__init__(state_mapping=state_mapping, collect_losses=True)
         self.differentiated = differentiated  # id(variable) -> input value
 
     def add_update(self, update):
@@ -43,10 +43,12 @@ class _StraightThroughScope(keras.StatelessScope):
 
 def _pure(fn, variables):
     """`fn()` (stateful) as a function of the variables' values, returning
-    `(fn's output, the variables' new values)`."""
+    `(fn's output, the variables' new values)`. Losses that layers
+    `add_loss` are collected in the scope, where Keras reads `model.losses`
+    from while one is active."""
 
     def pure(values):
-        with keras.StatelessScope(state_mapping=list(zip(variables, values))) as scope:
+        with keras.StatelessScope(state_mapping=list(zip(variables, values)), collect_losses=True) as scope:
             output = fn()
         return output, [scope.get_current_value(v) for v in variables]
 
