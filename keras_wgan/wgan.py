@@ -68,10 +68,11 @@ class WGAN(Trainer):
     critic weight is clipped to `[-clip_value, clip_value]` (from the initial
     weights on) by a `WeightClip` constraint; the generator minimizes
     `-mean f(G(z))`; each network also minimizes the losses it carries
-    (`model.losses`: weight regularizers, `add_loss`). Logged every step: `critic_loss`, `generator_loss`,
-    `wasserstein_estimate` (`mean f(real) - mean f(fake)`, the critic's
-    estimate of the Earth-Mover distance; means over the epoch, like all Keras
-    metrics) and the counters `generator_iterations` and `critic_iterations`.
+    (`model.losses`: weight regularizers, `add_loss`). Logged every step:
+    `critic_loss`, `generator_loss`, `wasserstein_estimate` (`mean f(real) -
+    mean f(fake)`, the critic's estimate of the Earth-Mover distance; means
+    over the epoch, like all Keras metrics) and the counters
+    `generator_iterations` and `critic_iterations`.
 
     In a critic update the real and the fake batch go through the critic in
     one call, concatenated, unless the critic has BatchNormalization layers
