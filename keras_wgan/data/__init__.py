@@ -29,6 +29,7 @@ from keras_wgan.data.folders import list_image_files
 from keras_wgan.data.pipeline import batch_for_wgan
 from keras_wgan.data.pipeline import resize_and_center_crop
 from keras_wgan.data.pipeline import scale_to_unit_range
+from keras_wgan.data.tfds import DatasetDownloadError
 from keras_wgan.data.tfds import tfds_dataset
 from keras_wgan.data.toy2d import TOY_DISTRIBUTIONS
 from keras_wgan.data.toy2d import ToyDistribution
@@ -45,6 +46,7 @@ __all__ = [
     "resize_and_center_crop",
     "scale_to_unit_range",
     "tfds_dataset",
+    "DatasetDownloadError",
     "array_dataset",
     "read_array",
     "folder_dataset",

@@ -64,6 +64,21 @@ def read_array(path_or_array, key: str | None = None) -> np.ndarray:
         return archive[key]
 
 
+def _check_finite(array: np.ndarray, origin: str) -> None:
+    """Raises if a float array holds NaN or infinity: they would reach the
+    critic as NaN losses, far from their cause."""
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = array.size - int(np.count_nonzero(finite))
+        first = int(np.argmin(finite.reshape(len(array), -1).all(axis=1)))
+        raise ValueError(
+            f"Expected finite numbers from {origin}. Received: {bad} NaN or infinite "
+            f"values (the first in sample {first}, {array.reshape(-1)[np.argmin(finite.reshape(-1))]})."
+        )
+
+
 def _infer_value_range(array: np.ndarray):
     if array.dtype == np.uint8:
         return (0.0, 255.0)
@@ -153,6 +168,7 @@ def array_dataset(
         raise ValueError(
             f"Expected an array of numbers from {origin}. Received: dtype {array.dtype}"
         )
+    _check_finite(array, origin)
     if value_range is None:
         value_range = _infer_value_range(array)
     else:

@@ -1,6 +1,7 @@
 """Images from a folder of PNG and JPEG files."""
 
 import os
+import warnings
 
 import tensorflow as tf
 
@@ -35,6 +36,60 @@ def list_image_files(path) -> list[str]:
     return sorted(files)
 
 
+def readable_images(files, folder=None) -> tuple[list[str], list[int]]:
+    """The files of `files` that decode as images, and their channels (1
+    gray, 2 gray and alpha, 3 RGB, 4 RGBA).
+
+    Each file is decoded once, in parallel, by the decoder training uses,
+    so a file that passes here decodes there; one that does not (not an
+    image, truncated, corrupt) is skipped with one warning naming it,
+    rather than stopping training later with a TensorFlow op error. This
+    reads the whole folder once: seconds for tens of thousands of small
+    images. Raises if no file is readable.
+    """
+    def channels_of(file):
+        return file, tf.shape(_decode(tf.io.read_file(file), 0))[-1]
+
+    scan = (
+        tf.data.Dataset.from_tensor_slices(files)
+        .map(channels_of, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .ignore_errors()
+    )
+    found = {os.fsdecode(file): int(count) for file, count in scan.as_numpy_iterator()}
+    skipped = [file for file in files if file not in found]
+    where = f" under {os.fspath(folder)!r}" if folder is not None else ""
+    if skipped and len(skipped) == len(files):
+        raise ValueError(
+            f"None of the {len(files)} image files{where} could be read as a PNG or JPEG "
+            f"image (e.g. {skipped[0]!r}). Expected a folder of PNG or JPEG images."
+        )
+    if skipped:
+        shown = ", ".join(repr(f) for f in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+        warnings.warn(
+            f"Skipping {len(skipped)} of {len(files)} files{where} that are not readable "
+            f"PNG or JPEG images (not an image, or corrupt): {shown}",
+            stacklevel=3,
+        )
+    kept = [file for file in files if file in found]
+    return kept, [found[file] for file in kept]
+
+
+def _common_channels(files, found, folder) -> int:
+    """1 if every image is grayscale, else 3: colour wins, and grayscale
+    images are converted to RGB (lossless), with a warning naming one."""
+    gray = [file for file, count in zip(files, found) if count in (1, 2)]
+    if len(gray) == len(files):
+        return 1
+    if gray:
+        warnings.warn(
+            f"The folder {os.fspath(folder)!r} mixes {len(gray)} grayscale and "
+            f"{len(files) - len(gray)} colour images (e.g. grayscale {gray[0]!r}): training "
+            "on RGB, with the grayscale images converted. Pass channels=1 for grayscale.",
+            stacklevel=3,
+        )
+    return 3
+
+
 def _decode(contents, channels):
     return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
@@ -55,14 +110,16 @@ def folder_dataset(
     [-1, 1] and batched for a WGAN.
 
     Files are read and decoded with `tf.io` as they are needed, in a new
-    random order every pass, so the folder may be larger than memory.
+    random order every pass, so the folder may be larger than memory. Every
+    file is decoded once first (`readable_images`): files that are not
+    readable images are skipped with a warning naming them.
 
     Args:
         path: The folder.
         image_size: Side of the square images produced.
         channels: Channels of the images produced: 1 (grayscale) or 3 (RGB);
-            every image is converted, alpha dropped. None takes the first
-            file's: 1 if it is grayscale, else 3.
+            every image is converted, alpha dropped. None: 1 if every image
+            is grayscale, else 3 (with a warning if some are grayscale).
         batch_size: Samples per critic batch.
         n_critic: Critic batches per training batch (an int or a schedule);
             each element of the dataset holds `n_critic * batch_size` images.
@@ -89,11 +146,11 @@ def folder_dataset(
             "Received: image_size=None"
         )
     image_size = pipeline.check_image_size(image_size)
-    if channels is None:
-        first = _decode(tf.io.read_file(files[0]), 0)
-        channels = 1 if first.shape[-1] in (1, 2) else 3
-    elif channels not in (1, 3) or isinstance(channels, bool):
+    if channels is not None and (channels not in (1, 3) or isinstance(channels, bool)):
         raise ValueError(f"`channels` must be 1, 3 or None. Received: channels={channels!r}")
+    files, found = readable_images(files, path)
+    if channels is None:
+        channels = _common_channels(files, found, path)
 
     def load(file):
         image = _decode(tf.io.read_file(file), channels)

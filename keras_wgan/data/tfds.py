@@ -1,6 +1,10 @@
 """Images from any TensorFlow Datasets (TFDS) image dataset, by name."""
 
 import difflib
+import socket
+import threading
+import urllib.parse
+import urllib.request
 
 import numpy as np
 import tensorflow as tf
@@ -9,6 +13,15 @@ from keras_wgan.data import pipeline
 
 # Image datasets to suggest when a name is not found.
 EXAMPLE_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+
+
+# How long to wait for a download host to answer before calling it
+# unreachable (TFDS itself retries 10 times with backoff, minutes offline).
+CONNECT_TIMEOUT = 10.0
+
+
+class DatasetDownloadError(ConnectionError):
+    """A TFDS dataset is not on this machine and could not be downloaded."""
 
 
 def _tensorflow_datasets():
@@ -149,7 +162,7 @@ def tfds_dataset(
         )
     value_range = (0, np.iinfo(dtype).max)
     if download:
-        builder.download_and_prepare()
+        download_and_prepare(builder, name)
     dataset = builder.as_dataset(
         split=split,
         shuffle_files=shuffle,
@@ -173,3 +186,92 @@ def tfds_dataset(
         repeat=repeat,
         map_fn=preprocess,
     )
+
+
+def download_and_prepare(builder, name: str) -> None:
+    """`builder.download_and_prepare()`, failing fast and in one sentence.
+
+    If the dataset is not prepared yet, the hosts it downloads from are
+    first tried (DNS and a TCP connection, `CONNECT_TIMEOUT` seconds):
+    offline, TFDS would retry for minutes, then end in a traceback. Any
+    failure of the download becomes a `DatasetDownloadError` that says how
+    to train on local data instead. A missing module is not a download
+    failure: it propagates (the install is broken; see pyproject.toml).
+    """
+    if builder.is_prepared() or _is_mocked(builder):
+        return builder.download_and_prepare()
+    unreachable = _unreachable_host(_download_urls(builder))
+    if unreachable is not None:
+        raise DatasetDownloadError(_cannot_download(name, f"cannot reach {unreachable}"))
+    try:
+        builder.download_and_prepare()
+    except ImportError:
+        raise
+    except Exception as error:  # TFDS and requests raise many kinds
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise DatasetDownloadError(_cannot_download(name, f"{type(error).__name__}: {reason}")) from error
+
+
+def _is_mocked(builder) -> bool:
+    """Whether `tfds.testing.mock_data` replaced the download (tests): then
+    nothing is downloaded, so no host is tried."""
+    method = type(builder).download_and_prepare
+    return getattr(method, "__module__", "").startswith("tensorflow_datasets.testing")
+
+
+def _cannot_download(name, reason):
+    return (
+        f"The TFDS dataset {name!r} is not on this machine and could not be downloaded "
+        f"({reason}). Connect to the internet and try again, or train on local data: "
+        "pass an .npz or .npy file of images, or a folder of PNG or JPEG images, as the "
+        "dataset (--dataset=path/to/images.npz or --dataset=path/to/folder)."
+    )
+
+
+def _download_urls(builder) -> list[str]:
+    """The URLs the builder downloads from, where TFDS records them (most
+    datasets keep a checksums file); [] where it does not."""
+    try:
+        return list(builder.url_infos or ())
+    except ImportError:
+        raise  # the install lacks a module TFDS needs: not to be hidden
+    except Exception:
+        return []
+
+
+def _unreachable_host(urls) -> str | None:
+    """The first host of `urls` that does not accept a connection within
+    `CONNECT_TIMEOUT` seconds, with the reason, or None if all do (or a
+    proxy is configured, which this check cannot go through)."""
+    if urllib.request.getproxies():
+        return None
+    hosts = []
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            if (parts.hostname, port) not in hosts:
+                hosts.append((parts.hostname, port))
+    for host, port in hosts:
+        reason = _connect(host, port, CONNECT_TIMEOUT)
+        if reason is not None:
+            return f"{host} ({reason})"
+    return None
+
+
+def _connect(host, port, timeout) -> str | None:
+    """Why a TCP connection to `host:port` failed, or None if it succeeded.
+    Runs in a daemon thread: a DNS lookup has no timeout of its own."""
+    result = ["no answer within %g s" % timeout]
+
+    def attempt():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result[0] = None
+        except OSError as error:
+            result[0] = " ".join(str(error).split()) or type(error).__name__
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return result[0]
