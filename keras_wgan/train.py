@@ -15,11 +15,15 @@ generator iterations).
 """
 
 import dataclasses
+import functools
 import json
 import math
 import os
 import sys
+import tempfile
 import time
+import types
+import warnings
 
 import keras
 import numpy as np
@@ -72,8 +76,13 @@ class Config:
 
 
 def resolve(config: Config) -> Config:
-    """Checks a configuration and fills in its defaults."""
+    """Checks a configuration and fills in its defaults.
+
+    Only `None` means "the default": a value given is checked, never
+    replaced, so `--batch_size=0` is an error rather than a silent 256.
+    """
     c = dataclasses.replace(config)
+    check_values(c)
     _choice("model", c.model, MODELS)
     _choice("architecture", c.architecture, ARCHITECTURES)
     _choice("lipschitz", c.lipschitz, LIPSCHITZ_METHODS)
@@ -96,35 +105,79 @@ def resolve(config: Config) -> Config:
             "--architecture=dcgan needs an image size that is a power of two >= 16 "
             f"(16, 32, 64, ...). Received: --image_size={size}."
         )
-    c.latent_dim = c.latent_dim or (2 if toy else 100)
-    c.width = c.width or {"toy": 128, "mlp": 512, "dcgan": 64}[c.architecture]
-    c.batch_size = c.batch_size or (256 if toy else 64)
+    c.latent_dim = _default(c.latent_dim, 2 if toy else 100)
+    c.width = _default(c.width, {"toy": 128, "mlp": 512, "dcgan": 64}[c.architecture])
+    c.batch_size = _default(c.batch_size, 256 if toy else 64)
     if toy and c.lipschitz == "clip" and c.model == "wgan":
         # A minute of training on 2-D data: faster than the paper's 5e-5 and
         # c = 0.01 (made for DCGAN on images, and the library's defaults),
         # decayed to 0 so that the last iterations sharpen the modes
         # (benchmarks/RESULTS.md: 8/8 modes where a constant 1e-4 left 7/8).
-        c.clip_value = c.clip_value or 0.1
-        c.lr_generator = c.lr_generator or 2e-4
-        c.lr_critic = c.lr_critic or 2e-4
-        c.lr_decay = c.lr_decay or "linear"
-    c.lr_decay = c.lr_decay or "none"
-    c.clip_value = c.clip_value or 0.01
+        c.clip_value = _default(c.clip_value, 0.1)
+        c.lr_generator = _default(c.lr_generator, 2e-4)
+        c.lr_critic = _default(c.lr_critic, 2e-4)
+        c.lr_decay = _default(c.lr_decay, "linear")
+    c.lr_decay = _default(c.lr_decay, "none")
+    c.clip_value = _default(c.clip_value, 0.01)
     if c.n_critic != "paper":
         try:
             c.n_critic = str(int(c.n_critic))
         except ValueError:
             raise ValueError(f"--n_critic must be an integer or 'paper'. Received: {c.n_critic!r}") from None
+        if int(c.n_critic) < 1:
+            raise ValueError(f"--n_critic must be >= 1 or 'paper'. Received: {c.n_critic}.")
         if c.model == "gan" and config.n_critic == Config.n_critic:
             c.n_critic = "1"  # the GAN baseline's own default
-    for name in ("generator_iterations", "iterations_per_epoch", "batch_size", "latent_dim", "width"):
-        if getattr(c, name) < 1:
-            raise ValueError(f"--{name} must be >= 1. Received: {getattr(c, name)}.")
-    c.sample_every = c.sample_every or c.iterations_per_epoch
+    c.sample_every = _default(c.sample_every, c.iterations_per_epoch)
     if c.model == "gan":
         c.lipschitz = "none"
     keras_wgan.schedules.get(_n_critic(c))  # validates
     return c
+
+
+# Flags that are counts: whole numbers >= 1 (the seed may be 0).
+_COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterations",
+           "iterations_per_epoch", "sample_every")
+# Flags that are rates, bounds or weights: finite numbers > 0 (as WGAN requires
+# of clip_value and penalty_weight).
+_POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight")
+_STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay")
+
+
+def check_values(config: Config) -> None:
+    """Raises a ValueError naming the first value of `config` that is out of
+    range: counts must be integers >= 1, rates and bounds finite numbers
+    > 0 (NaN and infinity would only show up later as NaN losses), the seed
+    an integer >= 0. `None` (the default) passes."""
+    for name in _COUNTS:
+        _check_count(name, getattr(config, name), 1)
+    _check_count("seed", config.seed, 0)
+    for name in _POSITIVE_REALS:
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value > 0
+        ):
+            raise ValueError(f"--{name} must be a finite number > 0. Received: {value!r}.")
+    for name in _STRINGS:
+        value = getattr(config, name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"--{name} must be a string. Received: {value!r}.")
+
+
+def _check_count(name, value, minimum):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"--{name} must be an integer >= {minimum}. Received: {value!r}.")
+    if value < minimum:
+        raise ValueError(f"--{name} must be >= {minimum}. Received: {value}.")
+
+
+def _default(value, default):
+    """`value`, or `default` if it is None (and only then: 0 is a value)."""
+    return default if value is None else value
 
 
 def _choice(name, value, choices):
@@ -217,6 +270,110 @@ class _StopAtGeneratorIteration(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingDiverged(FloatingPointError):
+    """Training produced a NaN or infinite loss or weight."""
+
+
+class _StopOnNonFinite(keras.callbacks.Callback):
+    """Stops a diverged run at once, by raising `TrainingDiverged`.
+
+    It raises from the batch whose losses are no longer finite, so neither
+    `BackupAndRestore` (which saves at the end of an epoch) nor `train`
+    (which saves `model.keras` at the end) ever writes the NaN model: the
+    last good checkpoint stays. Keras's `TerminateOnNaN` only sets
+    `stop_training`, after which the epoch's backup would still be written.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = backup_dir
+        self.checkpoint = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # The state an epoch starts from is the last checkpoint (restored by
+        # BackupAndRestore in on_train_begin, or 0).
+        self.checkpoint = int(keras.ops.convert_to_numpy(self.model.generator_iterations))
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if name.endswith("loss") and not math.isfinite(float(value)):
+                raise TrainingDiverged(_diverged_message(
+                    f"{name} is {float(value)}", int(logs["generator_iterations"]),
+                    self.checkpoint, self.backup_dir,
+                ))
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Before BackupAndRestore's save (this callback comes first): losses
+        # can stay finite while a weight overflows.
+        _check_finite_weights(self.model, self.checkpoint, self.backup_dir)
+
+
+def _diverged_message(what, iteration, checkpoint, backup_dir):
+    if checkpoint:
+        kept = f"the last good checkpoint (generator iteration {checkpoint}) stays in {backup_dir!r}"
+    else:
+        kept = "no checkpoint was written"
+    return (
+        f"Training diverged: {what} at generator iteration {iteration}; model.keras was "
+        f"not written and {kept}. Lower --lr_critic and --lr_generator (or keep the "
+        "critic Lipschitz: --lipschitz=clip, gp, lp or spectral_norm) and train in "
+        "another --workdir."
+    )
+
+
+def _check_finite_weights(model, checkpoint=0, backup_dir=""):
+    """Raises `TrainingDiverged` if any weight of `model` is NaN or infinite."""
+    for variable in model.weights:
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
+            iteration = int(keras.ops.convert_to_numpy(model.generator_iterations))
+            raise TrainingDiverged(_diverged_message(
+                f"the weight {variable.path!r} is not finite", iteration, checkpoint, backup_dir))
+
+
+class WorkdirError(OSError):
+    """The working directory cannot be created or written to."""
+
+
+def _make_workdir(workdir) -> str | None:
+    """Creates `workdir` (and its missing parents) and checks that files can
+    be written there, before any work is done. Returns the topmost folder it
+    created (None if `workdir` existed), for `_remove_if_empty`."""
+    workdir = os.path.abspath(workdir)
+    top = None
+    folder = workdir
+    while not os.path.lexists(folder) and os.path.dirname(folder) != folder:
+        top, folder = folder, os.path.dirname(folder)
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=workdir):
+            pass
+    except OSError as error:
+        _remove_if_empty(workdir, top)
+        reason = error.strerror or str(error)
+        where = f" ({error.filename!r})" if error.filename and error.filename != workdir else ""
+        raise WorkdirError(
+            f"--workdir={workdir!r} is not a folder this run can write to: {reason}{where}. "
+            "Pass a writable folder (it is created if missing)."
+        ) from None
+    return top
+
+
+def _remove_if_empty(workdir, top):
+    """Removes the empty folders `_make_workdir` created, from `workdir` up to
+    `top`, so that a failed start leaves nothing behind."""
+    if top is None:
+        return
+    folder = os.path.abspath(workdir)
+    while True:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return  # not empty (or gone): keep it
+        if folder == top:
+            return
+        folder = os.path.dirname(folder)
+
+
 def _write_json(path, value):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -236,7 +393,15 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
     ```
     """
     config = resolve(config)
-    os.makedirs(workdir, exist_ok=True)
+    created = _make_workdir(workdir)
+    try:
+        return _train(config, workdir, verbose)
+    except BaseException:
+        _remove_if_empty(workdir, created)
+        raise
+
+
+def _train(config, workdir, verbose):
     config_path = os.path.join(workdir, "config.json")
     resolved = dataclasses.asdict(config)
     if os.path.exists(config_path):
@@ -278,6 +443,7 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
     else:
         picture = SampleGrid(samples_dir, every_n_iterations=config.sample_every)
     callbacks = [
+        _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
         keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         picture,
@@ -290,6 +456,7 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
         callbacks=callbacks, verbose=verbose,
     )
     seconds = time.time() - start
+    _check_finite_weights(model)  # a NaN model never replaces a good one
     model.save(model_path)
 
     metrics = {
@@ -319,11 +486,17 @@ def train(config: Config, workdir: str, verbose: int | str = "auto") -> dict:
 
 # ---------------------------------------------------------------- command line
 
-def _flags():
+def _flags(flag_values=None):
+    """Defines the command line's flags on `flag_values` (absl's global
+    FLAGS by default; tests pass their own `flags.FlagValues()`)."""
     from absl import flags
 
     d = Config()
-    f = flags
+    fv = flags.FLAGS if flag_values is None else flag_values
+    f = types.SimpleNamespace(**{  # the DEFINE_* used below, defining on `fv`
+        kind: functools.partial(getattr(flags, kind), flag_values=fv)
+        for kind in ("DEFINE_string", "DEFINE_enum", "DEFINE_integer", "DEFINE_float", "DEFINE_boolean")
+    })
     f.DEFINE_string("dataset", d.dataset, "8gaussians, 25gaussians, swissroll, a TFDS name "
                     "(mnist, cifar10, tfds:celeb_a, ...), an .npz/.npy file or a folder of images.")
     f.DEFINE_enum("model", d.model, list(MODELS), "wgan, or the standard (non-saturating) gan baseline.")
@@ -349,12 +522,18 @@ def _flags():
     f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")
     f.DEFINE_boolean("dry_run", False, "Print the resolved configuration and exit.")
     f.DEFINE_integer("verbose", 1, "0: silent, 1: progress bar, 2: one line per epoch.")
-    return flags.FLAGS
+    return fv
 
 
-def main(argv):
+def main(argv, flags=None):
+    """Runs the command line (absl has parsed `flags`, FLAGS by default).
+
+    Errors a user can correct (a value out of range, a missing file, an
+    unwritable --workdir, a dataset that cannot be downloaded, a diverged
+    run) end the program with one line `error: ...` and exit status 1,
+    no traceback; anything else is a bug, and keeps its traceback."""
     del argv
-    flags = FLAGS
+    flags = FLAGS if flags is None else flags
     if flags.backend and flags.backend != keras.backend.backend():
         # Keras fixes its backend at import: run again under the one asked for.
         env = dict(os.environ, KERAS_BACKEND=flags.backend)
@@ -363,20 +542,58 @@ def main(argv):
     try:
         config = resolve(config)
     except ValueError as error:
-        sys.exit(f"error: {error}")  # one line, no traceback
+        sys.exit(error_line(error))
     if flags.dry_run:
         print(json.dumps(dict(dataclasses.asdict(config), backend=keras.backend.backend(), workdir=flags.workdir), indent=2))
         return
     try:
         metrics = train(config, flags.workdir, verbose=flags.verbose)
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+    except USER_ERRORS as error:
+        sys.exit(error_line(error))
     print(json.dumps(metrics, indent=2, sort_keys=True))
     print(f"Samples, logs and model in {flags.workdir}/ (tensorboard --logdir {flags.workdir}/logs)")
+
+
+# What a user can correct: bad values and files (ValueError), missing files,
+# an unwritable workdir and failed downloads (OSError), a diverged run.
+USER_ERRORS = (ValueError, OSError, FloatingPointError)
+
+
+def error_line(error) -> str:
+    """The one line the command line prints for `error`."""
+    return "error: " + " ".join(str(error).split())
+
+
+def parse_flags(argv, flag_values=None):
+    """absl's flag parsing, but a bad flag (`--model=vae`, `--batch_size=x`,
+    an unknown flag) ends the program with one line naming it, the value
+    received and what was expected, as every other error does."""
+    from absl import flags
+
+    fv = FLAGS if flag_values is None else flag_values
+    try:
+        return fv(argv)
+    except flags.Error as error:
+        sys.exit(error_line(error) + " (--helpfull lists the flags)")
+
+
+def format_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line: one line each, `warning: ...`, like
+    errors (not Python's file, line and source line)."""
+    return "warning: " + " ".join(str(message).split()) + "\n"
+
+
+def command(argv, flag_values) -> None:
+    """The command line in this process (tests): parses `argv` into the
+    flags `_flags(flag_values)` defined and runs `main`; a user error ends
+    it with `SystemExit("error: ...")`, as the program does."""
+    argv = parse_flags(argv, flag_values)
+    main(argv, flag_values)
 
 
 if __name__ == "__main__":
     from absl import app
 
     FLAGS = _flags()
-    app.run(main)
+    warnings.formatwarning = format_warning
+    app.run(main, flags_parser=parse_flags)
