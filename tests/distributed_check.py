@@ -3,20 +3,14 @@ or a TensorFlow MirroredStrategy) and prints its distance to the NumPy
 Algorithm 1. Run in its own process: the device count is fixed at import."""
 
 import json
-import os
 import sys
 
-BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
-if BACKEND == "jax":
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+from tests.two_devices import BACKEND  # noqa: E402  (first: it splits the CPU)
 
 import numpy as np  # noqa: E402
 
 if BACKEND == "tensorflow":
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import tensorflow as tf  # noqa: E402
 
 import keras  # noqa: E402
 

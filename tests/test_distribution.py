@@ -13,15 +13,19 @@ import pytest
 from tests.conftest import BACKEND, REPO_ROOT
 
 
-@pytest.mark.skipif(BACKEND == "torch", reason="keras_wgan has no distribution for PyTorch yet")
-def test_two_device_training_matches_numpy():
+def run_check(module):
+    """Runs a two-device check in its own process; returns its JSON line."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, "-m", "tests.distributed_check"], cwd=REPO_ROOT, env=env,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", module], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="keras_wgan has no distribution for PyTorch yet")
+def test_two_device_training_matches_numpy():
+    errors = run_check("tests.distributed_check")
     assert errors["critic_loss"] < 1e-6
     assert errors["generator_kernel"] < 1e-6 and errors["critic_kernel"] < 1e-6
 
@@ -36,13 +40,7 @@ def test_two_devices_draw_distinct_noise_and_train_as_one_device_on_that_noise()
     equal one-device training on that noise within 1e-6 (float32; measured
     <= 6e-8 on TensorFlow, 0 on JAX, while training moves the generator by
     ~0.02)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.distributed_noise_check"], cwd=REPO_ROOT, env=env,
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(result.stdout.strip().splitlines()[-1])
+    results = run_check("tests.distributed_noise_check")
     assert set(results) == {"clip", "gp"}
     for lipschitz, errors in results.items():
         assert errors["devices"] == 2, lipschitz
