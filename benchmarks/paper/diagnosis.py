@@ -66,7 +66,7 @@ class _FixedAlphaWGAN(keras_wgan.WGAN):
         self.alpha_table = np.asarray(alpha, "float32")
         super().__init__(*args, **kwargs)
 
-    def sample_interpolation(self, batch_size):
+    def sample_interpolation(self, batch_size, seed=None):
         return ops.convert_to_tensor(self.alpha_table)
 
 
