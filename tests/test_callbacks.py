@@ -68,16 +68,82 @@ def test_image_grid_places_and_scales_images():
         image_grid(np.zeros(3))
 
 
+class GridsSeen(keras.callbacks.Callback):
+    """The grid of `generate(n, seed)` after every step, by generator
+    iteration, through the public API only."""
+
+    def __init__(self, n, seed):
+        super().__init__()
+        self.n, self.seed, self.grids = n, seed, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        iteration = int(keras.ops.convert_to_numpy(self.model.generator_iterations))
+        self.grids[iteration] = image_grid(self.model.generate(self.n, seed=self.seed))
+
+
+def decode(png_bytes):
+    return tf.io.decode_png(png_bytes).numpy()
+
+
 def test_sample_grid_every_n_iterations_and_at_the_end(tmp_path):
     wgan = image_wgan()
+    # A fast generator, so that the grids of different iterations differ.
+    wgan.compile(keras.optimizers.RMSprop(1e-2), keras.optimizers.RMSprop(1e-2))
     callback = SampleGrid(str(tmp_path / "samples"), every_n_iterations=2, num_samples=9, seed=3)
-    wgan.fit(np.zeros((2 * 4 * 5, 8, 8, 1), "float32"), batch_size=8, verbose=0, callbacks=[callback])
-    names = sorted(os.path.basename(p) for p in callback.written)
-    assert names == ["samples_0000002.png", "samples_0000004.png", "samples_0000005.png"]
-    latest = tf.io.decode_png(open(tmp_path / "samples" / "samples.png", "rb").read()).numpy()
+    seen = GridsSeen(9, 3)
+    wgan.fit(np.zeros((2 * 4 * 5, 8, 8, 1), "float32"), batch_size=8, verbose=0,
+             callbacks=[callback, seen])
+    assert sorted(seen.grids) == [1, 2, 3, 4, 5]
+    assert all(np.any(seen.grids[a] != seen.grids[b]) for a, b in ((2, 4), (4, 5)))
+    assert callback.written == [
+        str(tmp_path / "samples" / f"samples_000000{i}.png") for i in (2, 4, 5)]
+    # Each file holds the grid of its iteration: 3 x 3 images of 8 x 8, padded by 2.
+    for i in (2, 4, 5):
+        image = decode(open(tmp_path / "samples" / f"samples_000000{i}.png", "rb").read())
+        assert image.shape == (3 * 10 + 2, 3 * 10 + 2, 1)
+        np.testing.assert_array_equal(image, seen.grids[i], err_msg=f"iteration {i}")
+    latest = decode(open(tmp_path / "samples" / "samples.png", "rb").read())
+    np.testing.assert_array_equal(latest, seen.grids[5])
     np.testing.assert_array_equal(latest, image_grid(wgan.generate(9, seed=3)))
     images = read_events(str(tmp_path / "samples" / "images"))
     assert [step for step, _ in images["samples"]] == [2, 4, 5]
+    for step, tensor in images["samples"]:  # [width, height, PNG]
+        assert [int(v) for v in tensor[:2]] == [32, 32]
+        np.testing.assert_array_equal(decode(tensor[2]), seen.grids[step])
+
+
+def critic_values(critic, points):
+    """The Dense-ReLU-Dense critic of `small_wgan`, in NumPy."""
+    w1, b1, w2, b2 = [keras.ops.convert_to_numpy(w).astype("float64") for w in critic.weights]
+    return (np.maximum(points @ w1 + b1, 0) @ w2 + b2)[:, 0]
+
+
+def expected_contour(real, fake, critic, extent, iteration, resolution=100):
+    """The documented drawing, from NumPy values: the critic's contours over
+    the square, real points in orange, generated ones in white."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axis = np.linspace(-extent, extent, resolution, dtype="float32")
+    xx, yy = np.meshgrid(axis, axis)
+    points = np.stack([xx.ravel(), yy.ravel()], axis=1).astype("float64")
+    values = critic_values(critic, points).astype("float32").reshape(xx.shape)
+    figure, ax = plt.subplots(figsize=(5.6, 5), dpi=100)
+    contour = ax.contourf(xx, yy, values, levels=20, cmap="viridis", alpha=0.8)
+    figure.colorbar(contour, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)", format="%.1e")
+    ax.scatter(*real.T, s=3, c="orange", label="real")
+    ax.scatter(*fake.T, s=3, c="white", edgecolors="none", label="generated")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_title(f"generator iteration {iteration}")
+    ax.legend(loc="upper right", fontsize=7)
+    figure.tight_layout()
+    figure.canvas.draw()
+    image = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return image
 
 
 def test_critic_contour_draws_2d_data(tmp_path):
@@ -85,24 +151,78 @@ def test_critic_contour_draws_2d_data(tmp_path):
     real = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
     callback = CriticContour(real, str(tmp_path / "critic"), every_n_iterations=100, num_samples=64)
     wgan.fit(np.tile(real, (1, 1)), batch_size=16, verbose=0, callbacks=[callback])
-    image = tf.io.decode_png(open(tmp_path / "critic" / "critic.png", "rb").read()).numpy()
-    assert image.shape == (500, 560, 3) and image.std() > 10
-    assert [os.path.basename(p) for p in callback.written] == ["critic_0000004.png"]
+    assert callback.written == [str(tmp_path / "critic" / "critic_0000004.png")]
+    assert callback.extent == float(np.abs(real).max() * np.float32(1.25))  # float32, as given
+    image = decode(open(tmp_path / "critic" / "critic.png", "rb").read())
+    np.testing.assert_array_equal(
+        decode(open(tmp_path / "critic" / "critic_0000004.png", "rb").read()), image)
+    expected = expected_contour(real, wgan.generate(64, seed=0), wgan.critic, callback.extent, 4)
+    assert image.shape == expected.shape == (500, 560, 3)
+    # Pixel for pixel, but for antialiased edges of contour bands that the
+    # backend's float32 critic puts a rounding error away from NumPy's.
+    differ = np.any(image != expected, axis=-1)
+    assert differ.mean() < 1e-3, differ.mean()
     with pytest.raises(ValueError, match=r"must have shape \(N, 2\). Received shape \(64, 3\)"):
         CriticContour(np.zeros((64, 3)), str(tmp_path))
+
+
+class StepLogs(keras.callbacks.Callback):
+    """Keras's logs after every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append(dict(logs))
+
+
+def expected_estimate_plot(iterations, estimates, window):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot(iterations, estimates, color="0.75", lw=0.8, label="per iteration")
+    ax.plot(iterations, median_filter(estimates, window), color="C0",
+            label=f"median filter ({window})")
+    ax.set_xlabel("generator iterations")
+    ax.set_ylabel("Wasserstein estimate")
+    ax.legend()
+    figure.tight_layout()
+    figure.canvas.draw()
+    image = np.asarray(figure.canvas.buffer_rgba()).copy()
+    plt.close(figure)
+    return image
 
 
 def test_estimate_plot_recovers_each_iterations_estimate(tmp_path):
     data = np.ones((2 * 8 * 4, 2), "float32")
     # One step per epoch: Keras's epoch means are the steps' own estimates.
     expected = small_wgan().fit(data, batch_size=16, steps_per_epoch=1, epochs=4, verbose=0)
-    callback = EstimatePlot(str(tmp_path), median_window=3)
-    small_wgan().fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
+    callback, step_logs = EstimatePlot(str(tmp_path), median_window=3), StepLogs()
+    small_wgan().fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[callback, step_logs])
     assert callback.iterations == [1, 2, 3, 4]
-    np.testing.assert_allclose(callback.estimates, expected.history["wasserstein_estimate"], rtol=1e-4, atol=1e-7)
-    assert os.path.getsize(tmp_path / "wasserstein_estimate.png") > 1000
+    # From the running means m_k over c_k critic iterations: each step's
+    # estimate is (m_k c_k - m_{k-1} c_{k-1}) / (c_k - c_{k-1}).
+    means = np.array([float(logs["wasserstein_estimate"]) for logs in step_logs.logs])
+    counts = np.array([float(logs["critic_iterations"]) for logs in step_logs.logs])
+    np.testing.assert_array_equal(counts, [2, 4, 6, 8])
+    totals = np.concatenate([[0.0], means * counts])
+    per_step = np.diff(totals) / np.diff(np.concatenate([[0.0], counts]))
+    np.testing.assert_allclose(callback.estimates, per_step, rtol=1e-12, atol=0)
+    # The steps' own estimates (from one-step epochs), up to the float32
+    # rounding of Keras's running sums: a few ulps of the largest sum,
+    # divided by the step's critic iterations.
+    own = np.asarray(expected.history["wasserstein_estimate"])
+    tolerance = 4 * np.finfo("float32").eps * np.abs(totals).max() / 2
+    np.testing.assert_allclose(callback.estimates, own, rtol=0, atol=tolerance)
     saved = json.load(open(tmp_path / "estimate.json"))
-    assert saved["generator_iterations"] == [1, 2, 3, 4]
+    assert saved == {"generator_iterations": [1, 2, 3, 4], "wasserstein_estimate": callback.estimates}
+    # The PNG plots these values, raw and median-filtered over 3.
+    image = tf.io.decode_png(open(tmp_path / "wasserstein_estimate.png", "rb").read()).numpy()
+    np.testing.assert_array_equal(image, expected_estimate_plot([1, 2, 3, 4], callback.estimates, 3))
 
 
 def test_median_filter():
