@@ -143,8 +143,8 @@ CASES = {
     "folder mixing grayscale and colour": (
         lambda t, m: IMAGES + [f"--dataset={folder_with_gray_and_colour(t)}"], TRAINING,
         ["The folder '{t}/images' mixes 1 grayscale and 2 colour images (e.g. grayscale "
-         "'{t}/images/gray.png'): training on RGB, with the grayscale images converted. "
-         "Pass channels=1 for grayscale."], None),
+         "'{t}/images/gray.png'): training on RGB, with the grayscale images converted "
+         "(keras_wgan.data.load(..., channels=1) trains on grayscale)."], None),
     "folder without images": (
         lambda t, m: IMAGES + [f"--dataset={folder_without_images(t)}"],
         "error: Found no image files (.png, .jpg, .jpeg) under '{t}/images' (searched recursively).",

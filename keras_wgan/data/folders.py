@@ -84,7 +84,8 @@ def _common_channels(files, found, folder) -> int:
         warnings.warn(
             f"The folder {os.fspath(folder)!r} mixes {len(gray)} grayscale and "
             f"{len(files) - len(gray)} colour images (e.g. grayscale {gray[0]!r}): training "
-            "on RGB, with the grayscale images converted. Pass channels=1 for grayscale.",
+            "on RGB, with the grayscale images converted (keras_wgan.data.load(..., channels=1) "
+            "trains on grayscale).",
             stacklevel=3,
         )
     return 3
