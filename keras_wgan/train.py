@@ -454,6 +454,7 @@ def _train(config, workdir, verbose):
     history = model.fit(
         dataset, epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
         callbacks=callbacks, verbose=verbose,
+        shuffle=False,  # the data pipeline shuffles; Keras would warn that it cannot
     )
     seconds = time.time() - start
     _check_finite_weights(model)  # a NaN model never replaces a good one
