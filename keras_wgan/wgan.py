@@ -506,8 +506,9 @@ class WGAN(Trainer):
             self.penalty_tracker.update_state(penalty)
 
     def _critic_scores(self, real, fake, training=True):
-        """The critic's scores of a real and a fake batch, in training mode,
-        and the sum of the losses the critic carries for them
+        """The critic's scores of a real and a fake batch (in training mode
+        unless `training=False`), and the sum of the losses the critic carries
+        for them
         (`critic.losses`: its weight regularizers, and what its layers
         `add_loss` in the call).
 
@@ -749,7 +750,9 @@ class _TwoOptimizers(keras.optimizers.MultiOptimizer):
             store[str(i)] = ops.convert_to_numpy(variable)
 
     def load_own_variables(self, store):
-        if len(store.keys()) == len(self.variables):  # saved before 0.1.1: both states here too
+        if len(store.keys()) == len(self.variables):
+            # A model saved when this object held both states too: read
+            # them all, so that those runs resume exactly.
             return super().load_own_variables(store)
         for i, variable in enumerate(self._variables):
             variable.assign(store[str(i)])
