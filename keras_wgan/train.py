@@ -2,7 +2,8 @@
 
 The work is done by `train(config, workdir)`; `main` only parses flags. A
 run writes into its working directory: `config.json` (the resolved
-configuration), TensorBoard logs (`logs/`), sample images (`samples/`), the
+configuration), TensorBoard logs (`logs/`: scalars, and the sample images as
+the `images` run), PNG copies of the sample images (`samples/`), the
 Wasserstein-estimate plot, `metrics.json` and the saved `model.keras`.
 Stopped (Ctrl-C, killed) and started again with the same working directory,
 it resumes from its last finished epoch (`--iterations_per_epoch`
@@ -437,11 +438,15 @@ def _train(config, workdir, verbose):
     steps = steps_for(model.schedule, config.generator_iterations)
     steps_per_epoch = min(steps, config.iterations_per_epoch)
     samples_dir = os.path.join(workdir, "samples")
+    # The images beside the curves: a run of the log directory the program
+    # tells the user to open (the PNG copies stay in samples/).
+    images_dir = os.path.join(workdir, "logs", "images")
     if toy:
         real = toy2d.get_toy(config.dataset).sample(1000, seed=config.seed + 1)
-        picture = CriticContour(real, samples_dir, every_n_iterations=config.sample_every)
+        picture = CriticContour(real, samples_dir, every_n_iterations=config.sample_every,
+                                tensorboard=images_dir)
     else:
-        picture = SampleGrid(samples_dir, every_n_iterations=config.sample_every)
+        picture = SampleGrid(samples_dir, every_n_iterations=config.sample_every, tensorboard=images_dir)
     callbacks = [
         _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
         keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),

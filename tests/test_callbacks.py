@@ -228,3 +228,12 @@ def test_estimate_plot_recovers_each_iterations_estimate(tmp_path):
 def test_median_filter():
     np.testing.assert_allclose(median_filter([1, 9, 2, 8, 3], 3), [5.0, 2.0, 8.0, 3.0, 5.5])
     np.testing.assert_allclose(median_filter(np.arange(7.0), 101), np.full(7, 3.0))
+
+
+def test_image_callbacks_take_a_folder_for_their_tensorboard_images(tmp_path):
+    grid = SampleGrid(tmp_path / "png", tensorboard=str(tmp_path / "logs" / "images"))
+    assert grid.tensorboard_dir == str(tmp_path / "logs" / "images")
+    assert SampleGrid(tmp_path / "png").tensorboard_dir == str(tmp_path / "png" / "images")
+    assert SampleGrid(tmp_path / "png", tensorboard=False).tensorboard_dir is None
+    with pytest.raises(TypeError, match=r"`tensorboard` must be True, False or a folder. Received: 1"):
+        SampleGrid(tmp_path / "png", tensorboard=1)

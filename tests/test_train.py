@@ -25,6 +25,19 @@ TINY_RUN_FIGURES = {
 }
 
 
+def image_steps(folder):
+    """{tag: [steps]} of the TensorBoard images in the event files of `folder`."""
+    import tensorflow as tf
+
+    steps = {}
+    for name in sorted(os.listdir(folder)):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "images":
+                    steps.setdefault(value.tag, []).append(event.step)
+    return steps
+
+
 def test_train_writes_everything(tmp_path):
     workdir = str(tmp_path / "run")
     metrics = train(Config(**TINY), workdir, verbose=0)
@@ -42,6 +55,9 @@ def test_train_writes_everything(tmp_path):
                  "samples/critic.png", "samples/critic_0000010.png", "samples/critic_0000020.png"):
         assert os.path.exists(os.path.join(workdir, name)), name
     assert any(f.startswith("events") for f in os.listdir(os.path.join(workdir, "logs", "train")))
+    # The critic contours in the log directory the program prints, at their generator iterations.
+    assert image_steps(os.path.join(workdir, "logs", "images")) == {"critic": [10, 20]}
+    assert not os.path.exists(os.path.join(workdir, "samples", "images"))
     assert json.load(open(os.path.join(workdir, "config.json")))["architecture"] == "toy"
     model = keras.models.load_model(os.path.join(workdir, "model.keras"))
     assert int(to_numpy(model.generator_iterations)) == 20

@@ -11,8 +11,12 @@ class PeriodicImageCallback(keras.callbacks.Callback):
     """Calls `self.draw(iteration)` -> uint8 image (H, W, C) every
     `every_n_iterations` generator iterations (read from the model's
     counter; with `steps_per_execution` > 1, at the first call that reaches
-    or passes each multiple) and at the end of training, and writes it as `log_dir/<name>_<iteration>.png` (and `<name>.png`, the
-    latest) and as a TensorBoard image under `log_dir/images`."""
+    or passes each multiple) and at the end of training, and writes it as
+    `log_dir/<name>_<iteration>.png` (and `<name>.png`, the latest) and as a
+    TensorBoard image at step = the generator iteration: `tensorboard` is
+    True (event files in `log_dir/images`), a folder of its own (e.g. the
+    `images` run inside the log directory TensorBoard is pointed at), or
+    False."""
 
     def __init__(self, log_dir, name, every_n_iterations, tensorboard=True):
         super().__init__()
@@ -23,6 +27,10 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         self.log_dir = os.fspath(log_dir)
         self.name = name
         self.every_n_iterations = every_n_iterations
+        if not isinstance(tensorboard, (bool, str, os.PathLike)):
+            raise TypeError(
+                f"`tensorboard` must be True, False or a folder. Received: {tensorboard!r}"
+            )
         self.tensorboard = tensorboard
         self.written = []  # paths of the PNG files written
         self._last_iteration = None
@@ -60,10 +68,19 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         self.written.append(os.path.join(self.log_dir, f"{self.name}_{iteration:07d}.png"))
         if self.tensorboard:
             if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+                self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
             with self._writer.as_default():
                 tf.summary.image(self.name, image[None], step=iteration)
             self._writer.flush()
+
+    @property
+    def tensorboard_dir(self):
+        """Where the TensorBoard images go (None without them)."""
+        if self.tensorboard is False:
+            return None
+        if self.tensorboard is True:
+            return os.path.join(self.log_dir, "images")
+        return os.fspath(self.tensorboard)
 
     def draw(self, iteration) -> np.ndarray:
         raise NotImplementedError

@@ -20,6 +20,8 @@ class CriticContour(PeriodicImageCallback):
         extent: Half-width of the square drawn, or None to fit the real points.
         resolution: Grid points per axis for the contours.
         seed: Seed of the generated points' latent vectors.
+        tensorboard: Also write TensorBoard images: True (in
+            `log_dir/images`), a folder for them, or False.
 
     Example:
 

@@ -46,7 +46,8 @@ class SampleGrid(PeriodicImageCallback):
         every_n_iterations: Generator iterations between two grids.
         num_samples: Images in the grid.
         seed: Seed of the fixed latent vectors.
-        tensorboard: Also write TensorBoard images.
+        tensorboard: Also write TensorBoard images: True (in
+            `log_dir/images`), a folder for them, or False.
 
     Example:
 
