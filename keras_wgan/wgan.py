@@ -306,7 +306,8 @@ class WGAN(Trainer):
                     f"`critic_optimizer` instead. Received: {key}={kwargs[key]!r}"
                 )
             kwargs.pop(key, None)
-        _check_no_float16(self)
+        # The model's and the networks' policies were checked in build(),
+        # which __init__ runs; a float16 global policy set since is refused here.
         global_policy = keras.config.dtype_policy()
         if global_policy.compute_dtype == "float16":
             raise ValueError(_FLOAT16_MESSAGE.format(where=f"the global dtype policy '{global_policy.name}'"))
@@ -531,10 +532,9 @@ class WGAN(Trainer):
             # What the critic's layers added in the real batch's call; the
             # fake batch's call replaces it (Keras clears a model's `losses`
             # at each call).
-            added_for_real = _sum_of(_added_losses(self.critic))
+            added_for_real, _ = _added_and_regularizer_losses(self.critic)
             fake_scores = self.critic(fake, training=training)
-            added_for_fake = _sum_of(_added_losses(self.critic))
-            regularizers = _sum_of(_regularizer_losses(self.critic))
+            added_for_fake, regularizers = _added_and_regularizer_losses(self.critic)
             # The mean of the two calls: what one call of both batches adds
             # when a layer adds a per-sample mean (an activity regularizer).
             return real_scores, fake_scores, (added_for_real + added_for_fake) / 2.0 + regularizers
@@ -721,21 +721,12 @@ def _sum_of(network_losses):
     return sum((ops.cast(loss, "float32") for loss in network_losses), 0.0)
 
 
-def _added_losses(network):
-    """`network.losses` without its weight regularizers: what its layers
-    `add_loss` in the last call. Keras lists the regularizers last."""
+def _added_and_regularizer_losses(network):
+    """`network.losses` in two sums: what its layers `add_loss` in the last
+    call, and its weight regularizers' terms (Keras lists those last)."""
     carried = list(network.losses)
-    return carried[: len(carried) - _num_regularized(network)]
-
-
-def _regularizer_losses(network):
-    """The weight regularizers' terms of `network.losses`."""
-    carried = list(network.losses)
-    return carried[len(carried) - _num_regularized(network) :]
-
-
-def _num_regularized(network):
-    return sum(1 for v in network.trainable_weights if v.regularizer is not None)
+    split = len(carried) - sum(1 for v in network.trainable_weights if v.regularizer is not None)
+    return _sum_of(carried[:split]), _sum_of(carried[split:])
 
 
 class _TwoOptimizers(keras.optimizers.MultiOptimizer):

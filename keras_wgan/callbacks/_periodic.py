@@ -66,7 +66,7 @@ class PeriodicImageCallback(keras.callbacks.Callback):
             with open(path, "wb") as f:
                 f.write(png)
         self.written.append(os.path.join(self.log_dir, f"{self.name}_{iteration:07d}.png"))
-        if self.tensorboard:
+        if self.tensorboard_dir is not None:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
             with self._writer.as_default():
