@@ -172,3 +172,35 @@ def get(identifier, custom_objects=None) -> CriticSchedule:
         "`n_critic` must be a positive integer, the string 'paper', or a "
         f"keras_wgan.schedules.CriticSchedule. Received: n_critic={identifier!r}"
     )
+
+
+def counters_after(schedule, steps, generator_iterations, pending_critic_iterations=0):
+    """The generator iteration and the pending critic iterations after
+    `steps` more training steps, computed on the host by the rule the
+    training step applies in the graph: each step runs `n_critic` critic
+    iterations, and the generator updates (its count + 1, pending back to
+    0) once the pending critic iterations reach
+    `critic_iterations(generator_iteration)`.
+
+    Callbacks use it to know where training is without reading the model's
+    counters, a read that waits for the step and, on JAX, copies the whole
+    training state back into the model.
+
+    Example:
+
+    >>> counters_after(get("paper"), 40, generator_iterations=0)
+    (2, 0)
+    >>> counters_after(get(5), 40, generator_iterations=100)
+    (140, 0)
+    """
+    g, pending = int(generator_iterations), int(pending_critic_iterations)
+    if isinstance(schedule, ConstantSchedule):
+        return (g + steps, 0) if steps else (g, pending)
+    needed = {}
+    for _ in range(steps):
+        pending += schedule.n_critic
+        if g not in needed:
+            needed[g] = int(ops.convert_to_numpy(schedule.critic_iterations(ops.array(g, "int32"))))
+        if pending >= needed[g]:
+            g, pending = g + 1, 0
+    return g, pending

@@ -2,8 +2,10 @@
 
 The work is done by `train(config, workdir)`; `main` only parses flags. A
 run writes into its working directory: `config.json` (the resolved
-configuration), TensorBoard logs (`logs/`: scalars, and the sample images as
-the `images` run), PNG copies of the sample images (`samples/`), the
+configuration), TensorBoard logs (`logs/train`: the losses, learning rates,
+speed, sample images, Lipschitz diagnostics and, on 2-D data, W1 and mode
+coverage, all against generator iterations; see `keras_wgan.callbacks.Monitor`),
+PNG copies of the sample images (`samples/`), the
 Wasserstein-estimate plot, `metrics.json` and the saved `model.keras`.
 Stopped (Ctrl-C, killed) and started again with the same working directory,
 it resumes from its last finished epoch (`--iterations_per_epoch`
@@ -32,7 +34,8 @@ import numpy as np
 import keras_wgan
 from keras_wgan import data as data_sources
 from keras_wgan import models
-from keras_wgan.callbacks import CriticContour, EstimatePlot, SampleGrid
+from keras_wgan.callbacks import EstimatePlot, Monitor
+from keras_wgan.callbacks._clock import TrainingClock
 from keras_wgan.data import toy2d
 from keras_wgan.wgan import LIPSCHITZ_METHODS
 
@@ -73,6 +76,11 @@ class Config:
     generator_iterations: int = 2000
     iterations_per_epoch: int = 250
     sample_every: int | None = None
+    # TensorBoard: 400 points of the metrics over the default 2-D run, 200
+    # over a 1,000-iteration image run; the Lipschitz diagnostics (an input
+    # gradient per sample, weight histograms) cost more and come 10x less often.
+    log_every: int = 5
+    diagnostics_every: int = 50
     seed: int = 0
 
 
@@ -138,7 +146,7 @@ def resolve(config: Config) -> Config:
 
 # Flags that are counts: whole numbers >= 1 (the seed may be 0).
 _COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterations",
-           "iterations_per_epoch", "sample_every")
+           "iterations_per_epoch", "sample_every", "log_every", "diagnostics_every")
 # Flags that are rates, bounds or weights: finite numbers > 0 (as WGAN requires
 # of clip_value and penalty_weight).
 _POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight")
@@ -237,6 +245,36 @@ def build_wgan(config: Config, sample_shape):
     return model
 
 
+def monitor(config: Config, dataset, workdir) -> Monitor:
+    """The TensorBoard monitoring of a run, in `workdir/logs`, with PNG
+    copies of its images in `workdir/samples`. On 2-D data it also
+    evaluates the exact W1 to 512 data samples and the mode coverage."""
+    if toy2d.is_toy_name(config.dataset):
+        distribution = toy2d.get_toy(config.dataset)
+        real = distribution.sample(512, seed=config.seed + 1)
+        metrics, metric_kwargs = ["w1"], {}
+        if distribution.modes is not None:
+            metrics.append("mode_coverage")
+            metric_kwargs["mode_coverage"] = {"centers": distribution.modes, "std": distribution.mode_std}
+    else:
+        real = next(iter(dataset))
+        real = keras.ops.convert_to_numpy(real[0] if isinstance(real, tuple) else real)[:64]
+        metrics, metric_kwargs = None, None
+    return Monitor(
+        os.path.join(workdir, "logs"),
+        every_n_iterations=config.log_every,
+        image_every_n_iterations=config.sample_every,
+        diagnostics_every_n_iterations=config.diagnostics_every,
+        real_samples=real,
+        metrics=metrics,
+        metrics_every_n_iterations=config.sample_every,
+        metric_kwargs=metric_kwargs,
+        num_samples=64,
+        seed=config.seed,
+        image_dir=os.path.join(workdir, "samples"),
+    )
+
+
 def updates_per_optimizer(schedule, generator_iterations: int) -> dict:
     """The updates each optimizer makes in a run of `generator_iterations`
     generator iterations (the steps a decaying learning rate spans).
@@ -265,9 +303,13 @@ class _StopAtGeneratorIteration(keras.callbacks.Callback):
     def __init__(self, last):
         super().__init__()
         self.last = last
+        self.clock = TrainingClock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.clock.start_epoch(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(logs["generator_iterations"]) >= self.last:
+        if self.clock.after(batch + 1).generator_iterations >= self.last:
             self.model.stop_training = True
 
 
@@ -298,9 +340,9 @@ class _StopOnNonFinite(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             if name.endswith("loss") and not math.isfinite(float(value)):
+                iteration = int(keras.ops.convert_to_numpy(self.model.generator_iterations))
                 raise TrainingDiverged(_diverged_message(
-                    f"{name} is {float(value)}", int(logs["generator_iterations"]),
-                    self.checkpoint, self.backup_dir,
+                    f"{name} is {float(value)}", iteration, self.checkpoint, self.backup_dir,
                 ))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -437,24 +479,15 @@ def _train(config, workdir, verbose):
 
     steps = steps_for(model.schedule, config.generator_iterations)
     steps_per_epoch = min(steps, config.iterations_per_epoch)
-    samples_dir = os.path.join(workdir, "samples")
-    # The images beside the curves: a run of the log directory the program
-    # tells the user to open (the PNG copies stay in samples/).
-    images_dir = os.path.join(workdir, "logs", "images")
-    if toy:
-        real = toy2d.get_toy(config.dataset).sample(1000, seed=config.seed + 1)
-        picture = CriticContour(real, samples_dir, every_n_iterations=config.sample_every,
-                                tensorboard=images_dir)
-    else:
-        picture = SampleGrid(samples_dir, every_n_iterations=config.sample_every, tensorboard=images_dir)
     callbacks = [
         _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
         keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
-        picture,
+        monitor(config, dataset, workdir),
         EstimatePlot(workdir),
         _StopAtGeneratorIteration(config.generator_iterations),
     ]
+    if verbose:
+        print(f"Watch it train: tensorboard --logdir {os.path.join(workdir, 'logs')}")
     start = time.time()
     history = model.fit(
         dataset, epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
@@ -522,7 +555,13 @@ def _flags(flag_values=None):
                   "run, or constant. Default: linear for clipping on 2-D data, none otherwise.")
     f.DEFINE_integer("generator_iterations", d.generator_iterations, "Generator iterations to train.")
     f.DEFINE_integer("iterations_per_epoch", d.iterations_per_epoch, "Steps per Keras epoch (checkpoint period).")
-    f.DEFINE_integer("sample_every", None, "Generator iterations between sample images. Default: an epoch.")
+    f.DEFINE_integer("sample_every", None, "Generator iterations between sample images (and, on 2-D "
+                     "data, evaluations). Default: an epoch.")
+    f.DEFINE_integer("log_every", d.log_every, "Generator iterations between two TensorBoard points "
+                     "of the losses, learning rates and speed.")
+    f.DEFINE_integer("diagnostics_every", d.diagnostics_every, "Generator iterations between two "
+                     "points of the Lipschitz diagnostics (clipped weights, input gradient norms, "
+                     "weight histograms).")
     f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")
     f.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend (default: KERAS_BACKEND).")
     f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")

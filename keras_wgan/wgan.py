@@ -71,8 +71,10 @@ class WGAN(Trainer):
     (`model.losses`: weight regularizers, `add_loss`). Logged every step:
     `critic_loss`, `generator_loss`, `wasserstein_estimate` (`mean f(real) -
     mean f(fake)`, the critic's estimate of the Earth-Mover distance; means
-    over the epoch, like all Keras metrics) and the counters
-    `generator_iterations` and `critic_iterations`.
+    over the epoch, like all Keras metrics), and `gradient_penalty` with a
+    penalty. The counters `generator_iterations` and `critic_iterations` are
+    model variables; `keras_wgan.callbacks.Monitor` shows every metric
+    against generator iterations in TensorBoard.
 
     In a critic update the real and the fake batch go through the critic in
     one call, concatenated, unless the critic has BatchNormalization layers
@@ -433,6 +435,26 @@ class WGAN(Trainer):
         penalty = losses.lipschitz_penalty if self.lipschitz == "lp" else losses.gradient_penalty
         return self.penalty_weight * penalty(norms)
 
+    def input_gradient_norms(self, samples, training=False, batch_size=256):
+        """The norm of the critic's gradient with respect to its input,
+        `||grad_x f(x)||`, at each of `samples`, as a NumPy array: a direct
+        view of the Lipschitz constraint (1 is the bound a 1-Lipschitz
+        critic keeps). The critic runs in inference mode unless `training`.
+
+        Example:
+
+        ```python
+        norms = wgan.input_gradient_norms(wgan.generate(256, seed=0))
+        ```
+        """
+        samples = np.asarray(samples, "float32")
+        norms = []
+        for start in range(0, len(samples), batch_size):
+            x = ops.convert_to_tensor(samples[start : start + batch_size])
+            gradients = self._input_gradient(lambda x: self.critic(x, training=training), x)
+            norms.append(ops.convert_to_numpy(losses.gradient_norm(gradients, epsilon=0.0)))
+        return np.concatenate(norms).astype("float32")
+
     def _real_samples(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (dict, list, tuple)):
@@ -585,7 +607,7 @@ class WGAN(Trainer):
             )
             self._run_if(due, lambda: self._generator_update(batch_size))
         self.optimizer.iterations.assign_add(1)
-        return self._logs(counters=True)
+        return self._logs()
 
     def _wgan_test_step(self, data):
         """`evaluate()` and validation: the step's metrics on the given real
@@ -606,14 +628,13 @@ class WGAN(Trainer):
         self.critic_loss_tracker.update_state(critic_loss)
         self.generator_loss_tracker.update_state(self.generator_loss(fake_scores) + generator_carried)
         self.wasserstein_tracker.update_state(estimate)
-        return self._logs(counters=False)
+        return self._logs()
 
-    def _logs(self, counters):
-        logs = {metric.name: metric.result() for metric in self.metrics}
-        if counters:
-            logs["generator_iterations"] = self.generator_iterations.value
-            logs["critic_iterations"] = self.critic_iterations.value
-        return logs
+    def _logs(self):
+        # The metrics only: the counters are model variables
+        # (`generator_iterations`, `critic_iterations`), not running means
+        # for the progress bar and Keras's TensorBoard curves.
+        return {metric.name: metric.result() for metric in self.metrics}
 
     def evaluate(self, *args, **kwargs):
         """`keras.Model.evaluate`, on the same evaluation noise every call

@@ -6,11 +6,16 @@ import os
 import keras
 import numpy as np
 
+from keras_wgan.callbacks._clock import TrainingClock
+from keras_wgan.callbacks._clock import read_counter
+from keras_wgan.callbacks._summary import SummaryWriter
+from keras_wgan.callbacks._summary import encode_png
+
 
 class PeriodicImageCallback(keras.callbacks.Callback):
     """Calls `self.draw(iteration)` -> uint8 image (H, W, C) every
-    `every_n_iterations` generator iterations (read from the model's
-    counter; with `steps_per_execution` > 1, at the first call that reaches
+    `every_n_iterations` generator iterations (counted from the model's
+    counters and critic schedule; with `steps_per_execution` > 1, at the first call that reaches
     or passes each multiple) and at the end of training, and writes it as
     `log_dir/<name>_<iteration>.png` (and `<name>.png`, the latest) and as a
     TensorBoard image at step = the generator iteration: `tensorboard` is
@@ -35,42 +40,43 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         self.written = []  # paths of the PNG files written
         self._last_iteration = None
         self._writer = None
+        self._clock = TrainingClock()
+        self._seen = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._clock.start_epoch(self.model)
+        if self._seen is None:
+            self._seen = self._clock.generator_iterations
 
     def on_train_begin(self, logs=None):
-        self._seen = _generator_iteration(None, self.model)
+        self._seen = None  # set when the first epoch begins (after a restore)
 
     def on_train_batch_end(self, batch, logs=None):
         # Due when the count reaches or passes a multiple of N since the
         # last call: with `steps_per_execution` (or a schedule's waiting
         # steps) the count moves by more or less than one per call.
-        iteration = _generator_iteration(logs, self.model)
+        iteration = self._clock.after(batch + 1).generator_iterations
         due = iteration // self.every_n_iterations > self._seen // self.every_n_iterations
         self._seen = iteration
         if due and iteration != self._last_iteration:
             self._write(iteration)
 
     def on_train_end(self, logs=None):
-        iteration = int(keras.ops.convert_to_numpy(self.model.generator_iterations))
+        iteration = read_counter(self.model.generator_iterations)
         if iteration != self._last_iteration:
             self._write(iteration)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def _write(self, iteration):
         self._last_iteration = iteration
         image = self.draw(iteration)
-        import tensorflow as tf  # lazily, as Keras's TensorBoard callback does
-
-        os.makedirs(self.log_dir, exist_ok=True)
-        png = tf.io.encode_png(image).numpy()
-        for filename in (f"{self.name}_{iteration:07d}.png", f"{self.name}.png"):
-            path = os.path.join(self.log_dir, filename)
-            with open(path, "wb") as f:
-                f.write(png)
-        self.written.append(os.path.join(self.log_dir, f"{self.name}_{iteration:07d}.png"))
+        self.written.append(save_png(image, self.log_dir, self.name, iteration))
         if self.tensorboard_dir is not None:
             if self._writer is None:
-                self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
-            with self._writer.as_default():
-                tf.summary.image(self.name, image[None], step=iteration)
+                self._writer = SummaryWriter(self.tensorboard_dir)
+            self._writer.image(self.name, image, iteration)
             self._writer.flush()
 
     @property
@@ -86,10 +92,16 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         raise NotImplementedError
 
 
-def _generator_iteration(logs, model):
-    if logs and "generator_iterations" in logs:
-        return int(logs["generator_iterations"])
-    return int(keras.ops.convert_to_numpy(model.generator_iterations))
+def save_png(image, folder, name, iteration) -> str:
+    """Writes `image` as `folder/<name>_<iteration>.png` and as
+    `folder/<name>.png` (the latest); returns the first path."""
+    os.makedirs(folder, exist_ok=True)
+    png = encode_png(image)
+    path = os.path.join(folder, f"{name}_{iteration:07d}.png")
+    for filename in (path, os.path.join(folder, f"{name}.png")):
+        with open(filename, "wb") as f:
+            f.write(png)
+    return path
 
 
 def figure_to_array(figure) -> np.ndarray:

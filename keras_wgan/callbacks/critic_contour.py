@@ -47,26 +47,43 @@ class CriticContour(PeriodicImageCallback):
         self.seed = seed
 
     def draw(self, iteration):
-        import keras
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        axis = np.linspace(-self.extent, self.extent, self.resolution, dtype="float32")
-        xx, yy = np.meshgrid(axis, axis)
-        grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
-        values = keras.ops.convert_to_numpy(self.model.critic(grid, training=False))
-        values = values.astype("float32").reshape(xx.shape)
         fake = self.model.generate(self.num_samples, seed=self.seed)
-        figure, ax = plt.subplots(figsize=(5.6, 5), dpi=100)
-        contour = ax.contourf(xx, yy, values, levels=20, cmap="viridis", alpha=0.8)
-        figure.colorbar(contour, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)", format="%.1e")
-        ax.scatter(*self.real_samples.T, s=3, c="orange", label="real")
-        ax.scatter(*fake.T, s=3, c="white", edgecolors="none", label="generated")
-        ax.set_xlim(-self.extent, self.extent)
-        ax.set_ylim(-self.extent, self.extent)
-        ax.set_title(f"generator iteration {iteration}")
-        ax.legend(loc="upper right", fontsize=7)
-        figure.tight_layout()  # keeps the colorbar's labels inside the image
-        return figure_to_array(figure)
+        return draw_critic_contour(
+            self.model.critic, self.real_samples, fake, self.extent, self.resolution,
+            title=f"generator iteration {iteration}",
+        )
+
+
+def draw_critic_contour(critic, real_samples, generated, extent, resolution=100, title=None):
+    """Real and generated 2-D points over the contours of the critic's value
+    `f(x)` (inference mode) on the square `[-extent, extent]^2`, as a uint8
+    RGB image. `real_samples` may be None.
+
+    Example:
+
+    >>> image = draw_critic_contour(wgan.critic, real, wgan.generate(512), extent=2.0)
+    """
+    import keras
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axis = np.linspace(-extent, extent, resolution, dtype="float32")
+    xx, yy = np.meshgrid(axis, axis)
+    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    values = keras.ops.convert_to_numpy(critic(grid, training=False))
+    values = values.astype("float32").reshape(xx.shape)
+    figure, ax = plt.subplots(figsize=(5.6, 5), dpi=100)
+    contour = ax.contourf(xx, yy, values, levels=20, cmap="viridis", alpha=0.8)
+    figure.colorbar(contour, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)", format="%.1e")
+    if real_samples is not None:
+        ax.scatter(*np.asarray(real_samples).T, s=3, c="orange", label="real")
+    ax.scatter(*np.asarray(generated).T, s=3, c="white", edgecolors="none", label="generated")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=7)
+    figure.tight_layout()  # keeps the colorbar's labels inside the image
+    return figure_to_array(figure)

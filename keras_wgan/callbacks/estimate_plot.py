@@ -6,6 +6,8 @@ import os
 import keras
 import numpy as np
 
+from keras_wgan.callbacks._clock import TrainingClock
+
 
 def median_filter(values, window):
     """Centred running median, the window shrinking at the ends.
@@ -53,6 +55,7 @@ class EstimatePlot(keras.callbacks.Callback):
         self.median_window = median_window
         self.iterations, self.estimates = [], []
         self._previous = None  # (critic iterations, estimate sum) so far this epoch
+        self._clock = TrainingClock()
 
     def on_train_begin(self, logs=None):
         path = os.path.join(self.log_dir, "estimate.json")
@@ -62,27 +65,26 @@ class EstimatePlot(keras.callbacks.Callback):
             self.iterations, self.estimates = saved["generator_iterations"], saved["wasserstein_estimate"]
 
     def on_epoch_begin(self, epoch, logs=None):
-        # The epoch's running means start from the counter as it is now.
-        self._epoch_start = float(keras.ops.convert_to_numpy(self.model.critic_iterations))
-        self._previous = (self._epoch_start, 0.0)
+        # The epoch's running means start from the counters as they are now.
+        self._clock.start_epoch(self.model)
+        self._previous = (0, 0.0)  # (critic iterations, estimate sum) this epoch
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        critic_iterations = float(logs["critic_iterations"])
-        mean = float(logs["wasserstein_estimate"])
-        count = critic_iterations - self._epoch_start
-        total = mean * count
+        clock = self._clock.after(batch + 1)
+        count = clock.epoch_critic_iterations
+        total = float(logs["wasserstein_estimate"]) * count
         done, previous_total = self._previous
-        if critic_iterations > done:
-            step_mean = (total - previous_total) / (critic_iterations - done)
-            generator_iteration = int(logs["generator_iterations"])
+        if count > done:
+            step_mean = (total - previous_total) / (count - done)
+            generator_iteration = clock.generator_iterations
             if self.iterations and self.iterations[-1] == generator_iteration:
                 # The generator waited (a schedule's burst): same iteration.
                 self.estimates[-1] = step_mean
             else:
                 self.iterations.append(generator_iteration)
                 self.estimates.append(step_mean)
-        self._previous = (critic_iterations, total)
+        self._previous = (count, total)
 
     def on_epoch_end(self, epoch, logs=None):
         self.write()

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
+from keras_wgan.callbacks._clock import TrainingClock
+from keras_wgan.callbacks._summary import SummaryWriter
 from keras_wgan.metrics.registry import get_metric
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
@@ -93,9 +95,9 @@ def _json_safe(value):
 class EvaluationCallback(keras.callbacks.Callback):
     """Evaluates a WGAN's generator during `fit`, every N generator iterations.
 
-    At every multiple of `every_n_iterations` generator iterations (read from
-    the model's `generator_iterations` counter, or counted as one per
-    training batch for models without it), the callback draws `num_samples`
+    At every multiple of `every_n_iterations` generator iterations (counted
+    from the model's counters and critic schedule, or as one per training
+    batch for models without them), the callback draws `num_samples`
     samples with `model.generate(num_samples, seed=seed)` (the same latent
     vectors each time) and computes each metric against `real_samples`.
     Each evaluation is appended to `results` and, with a `log_dir`, written
@@ -192,17 +194,21 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.results: list[dict] = []
         self._summary_writer = None
         self._batches = 0
+        self._clock = None
         self._next_iteration = self.every_n_iterations
 
     # ------------------------------------------------------------ schedule
 
-    def _current_iteration(self, logs=None):
-        if logs and "generator_iterations" in logs:
-            return int(np.asarray(to_numpy(logs["generator_iterations"])))
+    def _current_iteration(self):
         counter = getattr(self.model, "generator_iterations", None)
         if counter is not None:
             return int(np.asarray(keras.ops.convert_to_numpy(counter)))
         return self._batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Counted from the schedule, not read from the model in every batch
+        # (which waits for the step, and on JAX copies the training state).
+        self._clock = TrainingClock().start_epoch(self.model) if hasattr(self.model, "schedule") else None
 
     def on_train_begin(self, logs=None):
         if not callable(getattr(self.model, "generate", None)):
@@ -215,7 +221,10 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._batches += 1
-        iteration = self._current_iteration(logs)
+        if self._clock is None:  # not a WGAN: its counter, or batches
+            iteration = self._current_iteration()
+        else:
+            iteration = self._clock.after(batch + 1).generator_iterations
         if iteration >= self._next_iteration:
             self.evaluate(iteration)
             self._next_iteration = (
@@ -271,23 +280,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         return record
 
     def _write_summaries(self, record):
-        # Imported here, as Keras's TensorBoard callback does, so that the
-        # callback costs nothing on other backends until it writes.
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
-
         if self._summary_writer is None:
-            self._summary_writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "eval"))
-        # What `tf.summary.scalar` writes, through TensorFlow's own
-        # `tf.summary.write`: `tf.summary.scalar` lives in the `tensorboard`
-        # package, which TensorFlow no longer installs.
-        metadata = summary_pb2.SummaryMetadata(data_class=summary_pb2.DATA_CLASS_SCALAR)
-        metadata.plugin_data.plugin_name = "scalars"
-        step = record["generator_iteration"]
-        with self._summary_writer.as_default():
-            for key, value in record.items():
-                if key != "generator_iteration" and isinstance(value, (int, float)):
-                    tf.summary.write(
-                        key, tf.constant(value, tf.float32), step=step, metadata=metadata
-                    )
+            self._summary_writer = SummaryWriter(os.path.join(self.log_dir, "eval"))
+        self._summary_writer.scalars({
+            key: value for key, value in record.items()
+            if key != "generator_iteration" and isinstance(value, (int, float))
+        }, record["generator_iteration"])
         self._summary_writer.flush()
