@@ -245,6 +245,19 @@ def build_wgan(config: Config, sample_shape):
     return model
 
 
+def training_callbacks(config: Config, dataset, workdir) -> list:
+    """The callbacks of a run: stop on divergence, checkpoints in
+    `workdir/backup`, the TensorBoard `Monitor`, the estimate plot, and the
+    stop at `config.generator_iterations`."""
+    return [
+        _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
+        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        monitor(config, dataset, workdir),
+        EstimatePlot(workdir),
+        _StopAtGeneratorIteration(config.generator_iterations),
+    ]
+
+
 def monitor(config: Config, dataset, workdir) -> Monitor:
     """The TensorBoard monitoring of a run, in `workdir/logs`, with PNG
     copies of its images in `workdir/samples`. On 2-D data it also
@@ -479,13 +492,7 @@ def _train(config, workdir, verbose):
 
     steps = steps_for(model.schedule, config.generator_iterations)
     steps_per_epoch = min(steps, config.iterations_per_epoch)
-    callbacks = [
-        _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
-        monitor(config, dataset, workdir),
-        EstimatePlot(workdir),
-        _StopAtGeneratorIteration(config.generator_iterations),
-    ]
+    callbacks = training_callbacks(config, dataset, workdir)
     if verbose:
         print(f"Watch it train: tensorboard --logdir {os.path.join(workdir, 'logs')}")
     start = time.time()
