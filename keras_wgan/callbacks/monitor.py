@@ -28,7 +28,10 @@ class WindowMeans:
     Keras logs: total = running mean x count, where the count is the epoch's
     generator iterations for `generator_loss` and its critic iterations for
     the others (WGAN updates them at every critic iteration). A window
-    that spans two epochs carries the first epoch's part over.
+    that spans two epochs carries the first epoch's part over. Keras's
+    running means are float32, so a window mean carries a relative error of
+    about 1e-7 x (iterations so far in the epoch) / (iterations in the
+    window): 1e-5 for windows of 5 in epochs of 250.
 
     Example (inside a callback):
 
@@ -187,6 +190,11 @@ class Monitor(keras.callbacks.Callback):
     # ---------------------------------------------------------------- hooks
 
     def on_train_begin(self, logs=None):
+        if not all(hasattr(self.model, name) for name in ("schedule", "generator_iterations", "generate")):
+            raise TypeError(
+                "Monitor shows the training of a keras_wgan.WGAN (or GAN). Received a model "
+                f"of type {type(self.model).__name__}."
+            )
         self._last = {}  # set when the first epoch begins (after a restore)
 
     def on_epoch_begin(self, epoch, logs=None):
