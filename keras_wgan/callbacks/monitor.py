@@ -13,13 +13,15 @@ from keras_wgan.callbacks._clock import read_counter
 from keras_wgan.callbacks._periodic import save_png
 from keras_wgan.callbacks._summary import SummaryWriter
 from keras_wgan.callbacks._summary import drop_events_after
-from keras_wgan.callbacks.critic_contour import draw_critic_contour
+from keras_wgan.callbacks.critic_contour import draw_critic_map
 from keras_wgan.callbacks.sample_grid import image_grid
 from keras_wgan.constraints import WeightClip
 
 # The WGAN metric updated once per generator iteration; the others are
 # updated at every critic iteration.
 _PER_GENERATOR_ITERATION = ("generator_loss",)
+# Generated points drawn over the critic's map of 2-D data.
+_POINTS_ON_MAP = 512
 
 
 class WindowMeans:
@@ -186,6 +188,9 @@ class Monitor(keras.callbacks.Callback):
         self._means = WindowMeans()
         self._writers = {}
         self._last = {}  # kind -> generator iteration of its last point
+        self._samples = None  # (iteration, generated samples)
+        self._2d = None  # whether the samples are points of the plane
+        self._writing = None  # the iteration being written
 
     # ---------------------------------------------------------------- hooks
 
@@ -201,7 +206,7 @@ class Monitor(keras.callbacks.Callback):
         model = self.model
         clock = self._clock.start_epoch(model)
         self._means.start_epoch()
-        self._constant_rates = {}
+        self._rates = {}  # optimizer name -> constant rate, or the epoch's table
         self._optimizer_start = {
             name: read_counter(getattr(model, f"{name}_optimizer").iterations)
             for name in ("generator", "critic") if getattr(model, f"{name}_optimizer", None) is not None
@@ -248,6 +253,7 @@ class Monitor(keras.callbacks.Callback):
             self._write(0, [kind for kind in ("images", "diagnostics") if self.every[kind]])
 
     def _write(self, iteration, kinds):
+        self._writing = iteration
         for kind in kinds:
             self._last[kind] = iteration
         writer = self._writer("train")
@@ -284,34 +290,51 @@ class Monitor(keras.callbacks.Callback):
         # The rate of each optimizer's next update, without reading the
         # model (see TrainingClock): it has made one update per generator
         # (critic) iteration since the epoch began.
-        # A constant rate is read once per epoch (a callback such as
-        # LearningRateScheduler may set it when the epoch begins).
         updates = {"generator": self._clock.epoch_generator_iterations,
                    "critic": self._clock.epoch_critic_iterations}
-        for name, start in self._optimizer_start.items():
-            optimizer = getattr(self._model, f"{name}_optimizer")
-            schedule = getattr(optimizer, "_learning_rate", None)
-            if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-                rate = float(keras.ops.convert_to_numpy(schedule(start + updates[name])))
-            else:
-                if name not in self._constant_rates:
-                    # On JAX the model's variables are read only after a sync.
-                    optimizer = getattr(self.model, f"{name}_optimizer")
-                    self._constant_rates[name] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-                rate = self._constant_rates[name]
+        for name in self._optimizer_start:
+            rate = self._rate(name, updates[name])
             values[f"learning_rate/{name}"] = rate
         return values
 
+    def _rate(self, name, updates):
+        """The learning rate of optimizer `name` after `updates` updates
+        this epoch. A schedule is evaluated for the whole epoch at once
+        (one call of ~1 ms instead of one per point); a constant rate is
+        read once per epoch (a callback such as LearningRateScheduler may
+        set it when the epoch begins)."""
+        start = self._optimizer_start[name]
+        optimizer = getattr(self._model, f"{name}_optimizer")
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            if name not in self._rates:
+                # On JAX the model's variables hold values only after a sync.
+                optimizer = getattr(self.model, f"{name}_optimizer")
+                self._rates[name] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            return self._rates[name]
+        if name not in self._rates:
+            steps = (self.params or {}).get("steps") or 0
+            per_step = 1 if name == "generator" else self._clock.schedule.n_critic
+            count = steps * per_step + 1
+            try:
+                table = keras.ops.convert_to_numpy(schedule(np.arange(start, start + count, dtype="int32")))
+                table = np.asarray(table, "float64").reshape(-1)
+            except Exception:  # a schedule of scalars only: evaluated point by point
+                table = np.zeros(0)
+            self._rates[name] = table if len(table) == count else np.zeros(0)
+        table = self._rates[name]
+        if updates < len(table):
+            return float(table[updates])
+        return float(keras.ops.convert_to_numpy(schedule(start + updates)))
+
     def _images(self, iteration):
-        model = self.model
-        fake = model.generate(self.num_samples, seed=self.seed)
-        if fake.ndim == 2 and fake.shape[1] == 2:
+        fake = self._generated()
+        if _is_2d(fake):
             real = self.real_samples
-            extent = float(np.abs(real).max() * 1.25) if real is not None else float(np.abs(fake).max() * 1.25)
-            return {"critic": draw_critic_contour(
-                model.critic, real, fake, extent, title=f"generator iteration {iteration}")}
+            extent = float(np.abs(fake if real is None else real).max() * 1.25)
+            return {"critic": draw_critic_map(self.model.critic, real, fake, extent)}
         if fake.ndim in (3, 4):
-            return {"samples": image_grid(fake)}
+            return {"samples": image_grid(fake[: self.num_samples])}
         return {}  # samples that are neither images nor points of the plane
 
     def _diagnostics(self, writer, iteration):
@@ -326,18 +349,21 @@ class Monitor(keras.callbacks.Callback):
                 at, size = clipped.get(layer, (0, 0))
                 clipped[layer] = (at + int(np.sum(w >= bound * (1 - 1e-6))), size + w.size)
         values = {f"clipped_fraction/{layer}": at / size for layer, (at, size) in clipped.items()}
-        for kind, samples in self._probe(model).items():
-            norms = model.input_gradient_norms(samples)
-            values[f"input_gradient_norm/{kind}_mean"] = float(np.mean(norms))
-            values[f"input_gradient_norm/{kind}_max"] = float(np.max(norms))
+        # One gradient computation for the three kinds of samples.
+        probe = self._probe()
+        norms = model.input_gradient_norms(np.concatenate(list(probe.values())))
+        for kind, samples in probe.items():
+            values[f"input_gradient_norm/{kind}_mean"] = float(np.mean(norms[: len(samples)]))
+            values[f"input_gradient_norm/{kind}_max"] = float(np.max(norms[: len(samples)]))
+            norms = norms[len(samples) :]
         writer.scalars(values, iteration)
         for variable in critic.trainable_variables:
             writer.histogram(f"critic_weights/{variable.path}", keras.ops.convert_to_numpy(variable), iteration)
 
-    def _probe(self, model):
+    def _probe(self):
         """Real, generated and interpolated samples where the input gradient
         is measured: the same real samples, noise and weights every time."""
-        fake = model.generate(self.num_samples, seed=self.seed)
+        fake = self._generated()[: self.num_samples]
         if self.real_samples is None:
             return {"generated": fake}
         real = self.real_samples[: self.num_samples]
@@ -346,6 +372,22 @@ class Monitor(keras.callbacks.Callback):
         alpha = alpha.reshape((-1,) + (1,) * (real.ndim - 1))
         return {"real": real, "generated": fake, "interpolated": alpha * real + (1 - alpha) * fake}
 
+    def _generated(self):
+        """Samples from the fixed noise, made once per point (the images and
+        the diagnostics of an iteration share them): `num_samples`, or
+        `_POINTS_ON_MAP` points of the plane to draw over the critic's map."""
+        if self._samples is None or self._samples[0] != self._writing:
+            count = self.num_samples
+            if self._2d is None:
+                self._2d = _is_2d(self.model.generate(1, seed=self.seed))
+            if self._2d:
+                count = max(count, _POINTS_ON_MAP)
+            self._samples = (self._writing, self.model.generate(count, seed=self.seed))
+        return self._samples[1]
+
+
+def _is_2d(samples):
+    return samples.ndim == 2 and samples.shape[1] == 2
 
 
 def _optional_count(name, value):
