@@ -775,13 +775,12 @@ def test_a_model_that_is_not_a_wgan_is_refused(tmp_path):
 
 
 def test_an_interrupted_runs_writer_adds_nothing_after_the_resume(tmp_path):
-    """LIBRARY BUG (this test fails): the interrupted run's Monitor keeps its
-    event file open, holding the points written since its last flush (at an
-    image, diagnostics or epoch end). Here none past the backup was flushed,
-    so the resumed run's truncation (`drop_events_after`) leaves the file as
-    it is; when that writer flushes (its thread does within 2 minutes, or
-    at close), the abandoned points land in the live file: iterations 6 and
-    8 twice."""
+    """The interrupted run's Monitor keeps its event file open, holding the
+    points written since its last flush (at an image, diagnostics or epoch
+    end). Here none past the backup was flushed; when that writer flushes
+    (its thread does within 2 minutes, or at close), the abandoned points
+    must not land in the live file (they did, iterations 6 and 8 twice,
+    before `drop_events_after` rewrote files it removed nothing from)."""
     log_dir, backup = tmp_path / "logs", tmp_path / "backup"
     wgan = points_wgan()
     interrupted = monitor(log_dir, every=2)
@@ -800,13 +799,12 @@ def test_an_interrupted_runs_writer_adds_nothing_after_the_resume(tmp_path):
 
 
 def test_resuming_with_the_same_monitor_instance(tmp_path):
-    """LIBRARY BUG (this test fails): the notebook pattern, `fit` interrupted
-    and called again with the same callbacks (as Keras's BackupAndRestore
-    example does). The Monitor keeps the interrupted fit's writer, whose
-    unflushed points past the backup (6) reach the file after the
-    truncation, and its window totals, whose iterations not yet written
-    (7, rolled back by the restore) it averages into the resumed fit's
-    first window."""
+    """The notebook pattern, `fit` interrupted and called again with the same
+    callbacks (as Keras's BackupAndRestore example does). The Monitor must
+    drop the interrupted fit's writer, whose unflushed points past the
+    backup (6) would reach the file after the truncation, and its window
+    totals, whose iterations not yet written (7, rolled back by the
+    restore) it would average into the resumed fit's first window."""
     log_dir, backup = tmp_path / "logs", tmp_path / "backup"
     wgan = points_wgan()
     callbacks = [keras.callbacks.BackupAndRestore(str(backup)), monitor(log_dir, every=2)]

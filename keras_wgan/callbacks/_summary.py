@@ -121,9 +121,10 @@ def drop_events_after(log_dir, step) -> int:
     for path in sorted(glob.glob(os.path.join(os.fspath(log_dir), "events.out.tfevents.*" + FILENAME_SUFFIX))):
         records = list(_records(path))
         kept = [r for r in records if not event_pb2.Event.FromString(r).step > step]
-        if len(kept) == len(records):
-            continue
         removed += len(records) - len(kept)
+        # Rewritten even when nothing is removed: a writer of an interrupted
+        # fit may still hold the old file open, and what it flushes later
+        # must not land in the file TensorBoard reads.
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
             writer = RecordWriter(f)

@@ -200,6 +200,14 @@ class Monitor(keras.callbacks.Callback):
                 "Monitor shows the training of a keras_wgan.WGAN (or GAN). Received a model "
                 f"of type {type(self.model).__name__}."
             )
+        # A fit that ended in an exception never reached on_train_end: its
+        # writers, windows and samples belong to iterations a restore may
+        # have rolled back.
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+        self._means = WindowMeans()
+        self._samples = None
         self._last = {}  # set when the first epoch begins (after a restore)
 
     def on_epoch_begin(self, epoch, logs=None):
