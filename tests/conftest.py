@@ -63,3 +63,47 @@ def to_numpy(x):
 
 def weights_of(model):
     return [to_numpy(v) for v in model.weights]
+
+
+def read_counters(model):
+    """`(generator_iterations, critic_iterations)` of a WGAN, as ints, read
+    from its model variables (the logs do not hold them)."""
+    return tuple(int(to_numpy(v)) for v in (model.generator_iterations, model.critic_iterations))
+
+
+class CounterLog(keras.callbacks.Callback):
+    """The WGAN's counters, read from the model, after every epoch
+    (`epochs`) and, with `batches=True`, after every call of
+    `on_train_batch_end` (`batches`): lists of `(generator_iterations,
+    critic_iterations)`.
+
+    Example:
+
+    ```python
+    counters = CounterLog()
+    wgan.fit(data, epochs=3, callbacks=[counters])
+    counters.generator_iterations  # [after epoch 1, 2, 3]
+    ```
+    """
+
+    def __init__(self, batches=False):
+        super().__init__()
+        self.record_batches = batches
+        self.batches, self.epochs = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.record_batches:
+            self.batches.append(read_counters(self.model))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(read_counters(self.model))
+
+    @property
+    def generator_iterations(self):
+        """The generator iterations after each epoch."""
+        return [g for g, _ in self.epochs]
+
+    @property
+    def critic_iterations(self):
+        """The critic iterations after each epoch."""
+        return [c for _, c in self.epochs]

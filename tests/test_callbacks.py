@@ -13,6 +13,7 @@ import tensorflow as tf
 import keras_wgan
 from keras_wgan.callbacks import CriticContour, EstimatePlot, SampleGrid, image_grid
 from keras_wgan.callbacks.estimate_plot import median_filter
+from tests.conftest import CounterLog
 
 
 def small_wgan(seed=0):
@@ -52,7 +53,14 @@ def test_keras_tensorboard_writes_the_wgan_scalars(tmp_path):
         callbacks=[keras.callbacks.TensorBoard(str(tmp_path / "logs"))],
     )
     events = read_events(str(tmp_path / "logs" / "train"))
-    for name in ("critic_loss", "generator_loss", "wasserstein_estimate", "generator_iterations"):
+    # The metrics, and only them (beside the learning rate of each optimizer,
+    # which Keras's callback adds): the counters are model variables, not
+    # running means for Keras's curves.
+    names = ("critic_loss", "generator_loss", "wasserstein_estimate")
+    assert sorted(history.history) == sorted(names)
+    rates = [f"epoch_learning_rate_{o.name}" for o in (wgan.generator_optimizer, wgan.critic_optimizer)]
+    assert sorted(events) == sorted([f"epoch_{name}" for name in names] + rates)
+    for name in names:
         steps, values = zip(*events[f"epoch_{name}"])
         assert steps == (0, 1)
         np.testing.assert_allclose(values, history.history[name], rtol=1e-6)
@@ -201,13 +209,13 @@ def test_estimate_plot_recovers_each_iterations_estimate(tmp_path):
     data = np.ones((2 * 8 * 4, 2), "float32")
     # One step per epoch: Keras's epoch means are the steps' own estimates.
     expected = small_wgan().fit(data, batch_size=16, steps_per_epoch=1, epochs=4, verbose=0)
-    callback, step_logs = EstimatePlot(str(tmp_path), median_window=3), StepLogs()
-    small_wgan().fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[callback, step_logs])
+    callback, step_logs, counters = EstimatePlot(str(tmp_path), median_window=3), StepLogs(), CounterLog(batches=True)
+    small_wgan().fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[callback, step_logs, counters])
     assert callback.iterations == [1, 2, 3, 4]
     # From the running means m_k over c_k critic iterations: each step's
     # estimate is (m_k c_k - m_{k-1} c_{k-1}) / (c_k - c_{k-1}).
     means = np.array([float(logs["wasserstein_estimate"]) for logs in step_logs.logs])
-    counts = np.array([float(logs["critic_iterations"]) for logs in step_logs.logs])
+    counts = np.array([float(c) for _, c in counters.batches])
     np.testing.assert_array_equal(counts, [2, 4, 6, 8])
     totals = np.concatenate([[0.0], means * counts])
     per_step = np.diff(totals) / np.diff(np.concatenate([[0.0], counts]))

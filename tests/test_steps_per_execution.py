@@ -1,6 +1,8 @@
 """`compile(steps_per_execution=k, jit_compile=True)`: Keras then calls the
 callbacks every k steps; the library's callbacks count generator iterations
-from the model's counters, so they act at the right iterations."""
+from the model's counters, read when an epoch begins, and the critic
+schedule (`keras_wgan.schedules.counters_after`), so they act at the right
+iterations."""
 
 import keras
 import numpy as np

@@ -25,17 +25,49 @@ TINY_RUN_FIGURES = {
 }
 
 
-def image_steps(folder):
-    """{tag: [steps]} of the TensorBoard images in the event files of `folder`."""
+def read_events(folder):
+    """{tag: (plugin, [(step, value)])} of the event files of a TensorBoard
+    run, steps in the order written (file by file)."""
     import tensorflow as tf
 
-    steps = {}
+    events = {}
     for name in sorted(os.listdir(folder)):
+        assert name.startswith("events.out.tfevents."), name
         for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
             for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "images":
-                    steps.setdefault(value.tag, []).append(event.step)
-    return steps
+                plugin = value.metadata.plugin_data.plugin_name
+                _, points = events.setdefault(value.tag, (plugin, []))
+                points.append((event.step, tf.make_ndarray(value.tensor)))
+    return events
+
+
+def steps_of(events, tag, plugin="scalars"):
+    """The steps of `tag`, checking it is written for `plugin`."""
+    assert tag in events, (tag, sorted(events))
+    assert events[tag][0] == plugin, (tag, events[tag][0])
+    return [step for step, _ in events[tag][1]]
+
+
+def assert_training_logs(workdir, sample_every):
+    """The TensorBoard run of a TINY training in `<workdir>/logs/train`, on
+    the generator-iteration axis: the metrics every `log_every` (5)
+    iterations through the last, the critic contour at 0, every
+    `sample_every` and at the end, the evaluations every `sample_every`;
+    each tag once per step. Returns the events."""
+    assert os.listdir(os.path.join(workdir, "logs")) == ["train"]  # no `images` run
+    events = read_events(os.path.join(workdir, "logs", "train"))
+    for tag in ("wasserstein_estimate", "critic_loss", "generator_loss"):
+        assert steps_of(events, tag) == [5, 10, 15, 20], tag
+    assert steps_of(events, "critic", "images") == list(range(0, 21, sample_every))
+    for tag in ("evaluation/w1", "evaluation/mode_coverage/modes_covered"):
+        assert steps_of(events, tag) == list(range(sample_every, 21, sample_every)), tag
+    # Not Keras's per-epoch curves (the counters among them).
+    assert not [tag for tag in events if tag.startswith("epoch_")]
+    assert not {"generator_iterations", "critic_iterations"} & set(events)
+    for tag, (_, points) in events.items():
+        steps = [step for step, _ in points]
+        assert len(steps) == len(set(steps)), (tag, steps)
+    return events
 
 
 def test_train_writes_everything(tmp_path):
@@ -54,10 +86,20 @@ def test_train_writes_everything(tmp_path):
     for name in ("config.json", "metrics.json", "model.keras", "wasserstein_estimate.png",
                  "samples/critic.png", "samples/critic_0000010.png", "samples/critic_0000020.png"):
         assert os.path.exists(os.path.join(workdir, name)), name
-    assert any(f.startswith("events") for f in os.listdir(os.path.join(workdir, "logs", "train")))
-    # The critic contours in the log directory the program prints, at their generator iterations.
-    assert image_steps(os.path.join(workdir, "logs", "images")) == {"critic": [10, 20]}
-    assert not os.path.exists(os.path.join(workdir, "samples", "images"))
+    # The PNG copies of the critic contours: at 0 (the untrained critic),
+    # every sample_every (an epoch) and the latest.
+    assert sorted(os.listdir(os.path.join(workdir, "samples"))) == [
+        "critic.png", "critic_0000000.png", "critic_0000010.png", "critic_0000020.png"]
+    # TensorBoard, in the log directory the program prints.
+    events = assert_training_logs(workdir, sample_every=10)
+    # Each point of the estimate is its 5 iterations' mean (5 critic
+    # iterations each): the mean of the per-iteration estimates the plot
+    # recovers from the same logs.
+    estimate = json.load(open(os.path.join(workdir, "estimate.json")))
+    assert estimate["generator_iterations"] == list(range(1, 21))
+    per_iteration = np.reshape(estimate["wasserstein_estimate"], (4, 5))
+    points = [float(value) for _, value in events["wasserstein_estimate"][1]]
+    np.testing.assert_allclose(points, per_iteration.mean(axis=1), rtol=1e-6, atol=1e-7)
     assert json.load(open(os.path.join(workdir, "config.json")))["architecture"] == "toy"
     model = keras.models.load_model(os.path.join(workdir, "model.keras"))
     assert int(to_numpy(model.generator_iterations)) == 20
@@ -86,20 +128,28 @@ def untrained_w1(config):
 
 def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     workdir = str(tmp_path / "run")
+    # Images and evaluations every 5 iterations: the interrupted run has
+    # written (and flushed) points at iteration 15, which the resumed run,
+    # restarting from the checkpoint at 10, writes again.
+    config = Config(**dict(TINY, sample_every=5))
     original = train_module._StopAtGeneratorIteration.on_train_batch_end
 
     def interrupt(self, batch, logs=None):
-        if int(logs["generator_iterations"]) == 15:  # mid-epoch 2, after the backup of epoch 1
+        # Mid-epoch 2, after the backup of epoch 1.
+        if int(to_numpy(self.model.generator_iterations)) == 15:
             raise KeyboardInterrupt
         original(self, batch, logs)
 
     monkeypatch.setattr(train_module._StopAtGeneratorIteration, "on_train_batch_end", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        train(Config(**TINY), workdir, verbose=0)
+        train(config, workdir, verbose=0)
     assert not os.path.exists(os.path.join(workdir, "metrics.json"))
+    interrupted = read_events(os.path.join(workdir, "logs", "train"))
+    assert steps_of(interrupted, "critic", "images") == [0, 5, 10, 15]
+    assert steps_of(interrupted, "evaluation/w1") == [5, 10, 15]
     monkeypatch.setattr(train_module._StopAtGeneratorIteration, "on_train_batch_end", original)
 
-    metrics = train(Config(**TINY), workdir, verbose=0)
+    metrics = train(config, workdir, verbose=0)
     assert metrics["generator_iterations"] == 20 and metrics["critic_iterations"] == 100
     model = keras.models.load_model(os.path.join(workdir, "model.keras"))
     # The optimizers' state came back with the backup: 20 updates each, not 10.
@@ -107,6 +157,12 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert int(to_numpy(model.critic_optimizer.iterations)) == 100
     estimate = json.load(open(os.path.join(workdir, "estimate.json")))
     assert estimate["generator_iterations"] == list(range(1, 21))
+    # TensorBoard continues from iteration 10: the points the interrupted run
+    # wrote after it are gone, each tag has one point per step.
+    events = assert_training_logs(workdir, sample_every=5)
+    for tag in ("input_gradient_norm/real_mean", "clipped_fraction/critic_mlp"):
+        # Diagnostics every Config.diagnostics_every (past 20): at the start and the end.
+        assert steps_of(events, tag) == [0, 20], tag
 
 
 def test_a_workdir_keeps_its_configuration(tmp_path):

@@ -10,6 +10,7 @@ import os
 import socket
 import warnings
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -213,8 +214,11 @@ def test_bad_input_gets_one_line_and_the_corrected_run_works(case, tmp_path, mon
     assert line == expected.format(t=t)
     assert "\n" not in line
     if case == "diverges to NaN":
-        # Stopped before any save: no model, no checkpoint of the NaN weights.
-        assert sorted(os.listdir(workdir)) == ["config.json", "logs"]
+        # Stopped before any save: no model, no checkpoint of the NaN weights;
+        # the TensorBoard logs and the contour of the untrained critic
+        # (iteration 0), drawn when training began.
+        assert sorted(os.listdir(workdir)) == ["config.json", "logs", "samples"]
+        assert sorted(os.listdir(workdir / "samples")) == ["critic.png", "critic_0000000.png"]
         return
     assert not os.path.exists(workdir), "a failed start leaves no working directory behind"
     if corrected is not None:
@@ -235,7 +239,7 @@ def test_a_run_that_diverges_keeps_its_last_good_checkpoint(tmp_path, monkeypatc
     original = train_module._StopAtGeneratorIteration.on_train_batch_end
 
     def poison(self, batch, logs=None):
-        if int(logs["generator_iterations"]) == 13:
+        if int(keras.ops.convert_to_numpy(self.model.generator_iterations)) == 13:
             for weight in self.model.critic.weights:
                 weight.assign(np.full(weight.shape, np.nan, "float32"))
         original(self, batch, logs)

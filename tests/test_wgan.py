@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_wgan
-from tests.conftest import BACKEND, FixedNoiseWGAN, to_numpy
+from tests.conftest import BACKEND, CounterLog, FixedNoiseWGAN, to_numpy
 
 LATENT, DIM, BATCH = 3, 2, 4
 
@@ -81,7 +81,10 @@ def test_training_matches_numpy_algorithm_1(n_critic):
         generator, critic, latent_dim=LATENT, n_critic=n_critic, clip_value=clip, noise=noise
     )
     wgan.compile(*optimizers(lr))
-    history = wgan.fit(real, batch_size=n_critic * BATCH, shuffle=False, epochs=1, verbose=0)
+    counters = CounterLog()
+    history = wgan.fit(
+        real, batch_size=n_critic * BATCH, shuffle=False, epochs=1, verbose=0, callbacks=[counters]
+    )
 
     expected, critic_loss, gen_loss = numpy_wgan(weights, real, noise, n_critic, clip, lr, steps)
     wg, bg = generator.get_weights()
@@ -94,8 +97,9 @@ def test_training_matches_numpy_algorithm_1(n_critic):
     np.testing.assert_allclose(logs["critic_loss"], critic_loss, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(logs["wasserstein_estimate"], -critic_loss, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(logs["generator_loss"], gen_loss, rtol=1e-4, atol=1e-7)
-    assert logs["critic_iterations"] == steps * n_critic
-    assert logs["generator_iterations"] == steps
+    # The counters are model variables, not logs.
+    assert "critic_iterations" not in logs and "generator_iterations" not in logs
+    assert counters.epochs == [(steps, steps * n_critic)]
     assert int(to_numpy(wgan.draws)) == steps * (n_critic + 1)
 
 
@@ -170,7 +174,8 @@ def test_paper_schedule_counts_and_compiles_once():
     wgan.compile()
     steps = 530
     real = np.zeros((steps * 5, 1), "float32")
-    history = wgan.fit(real, batch_size=5, steps_per_epoch=53, epochs=10, verbose=0)
+    counters = CounterLog()
+    wgan.fit(real, batch_size=5, steps_per_epoch=53, epochs=10, verbose=0, callbacks=[counters])
 
     g = c = pending = 0
     expected = []
@@ -181,8 +186,7 @@ def test_paper_schedule_counts_and_compiles_once():
         expected.append((g, c))
     # 25 warm-up iterations of 100 critic iterations take 500 steps; then one per step.
     assert expected[499] == (25, 2500) and expected[-1] == (55, 2650)
-    got = list(zip(history.history["generator_iterations"], history.history["critic_iterations"]))
-    assert got == [expected[53 * (e + 1) - 1] for e in range(10)]
+    assert counters.epochs == [expected[53 * (e + 1) - 1] for e in range(10)]
     if BACKEND != "torch":  # torch runs eagerly: Python runs every step
         assert len(traces) == 1
 
@@ -195,15 +199,17 @@ def test_schedule_with_burst_matches_formula():
     critic = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=1, n_critic=schedule, seed=0)
     wgan.compile()
-    history = wgan.fit(
-        np.zeros((2 * 30, 1), "float32"), batch_size=2, steps_per_epoch=1, epochs=30, verbose=0
+    counters = CounterLog()
+    wgan.fit(
+        np.zeros((2 * 30, 1), "float32"), batch_size=2, steps_per_epoch=1, epochs=30, verbose=0,
+        callbacks=[counters],
     )
     g = pending = 0
     for step in range(30):
         pending += 2
         if pending >= (5 if g < 2 or g % 4 == 0 else 2):
             g, pending = g + 1, 0
-        assert history.history["generator_iterations"][step] == g
+        assert counters.generator_iterations[step] == g
     assert g == 18  # bursts before generator iterations 0, 1, 4, 8, 12 and 16
 
 
@@ -291,8 +297,9 @@ def test_subclassed_and_functional_models_train():
         wgan = keras_wgan.WGAN(generator, SubclassedCritic(), latent_dim=4, n_critic=2, seed=0)
         wgan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         before = [to_numpy(v).copy() for v in generator.trainable_variables]
-        history = wgan.fit(np.ones((2 * 8 * 3, 2), "float32"), batch_size=16, verbose=0)
-        assert history.history["generator_iterations"] == [3.0]
+        counters = CounterLog()
+        wgan.fit(np.ones((2 * 8 * 3, 2), "float32"), batch_size=16, verbose=0, callbacks=[counters])
+        assert counters.generator_iterations == [3]
         for b, v in zip(before, generator.trainable_variables):
             assert not np.allclose(b, to_numpy(v))
         for v in wgan.critic.trainable_variables:
