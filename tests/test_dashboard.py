@@ -78,6 +78,7 @@ def test_tensorboard_serves_every_tag_at_its_generator_iterations(workdir, tiny_
         config = json.load(f)
     served, not_finite = check_api(board, expected_points(config))
     assert board.get("/data/runs") == ["train"]
+    assert compare(TINY_POINTS, served) == []  # the hand-written points, with messages
     assert served == TINY_POINTS
     # Only the documented NaN may appear (no high-quality sample yet).
     assert set(not_finite) <= {"evaluation/mode_coverage/reverse_kl"}
