@@ -1,30 +1,36 @@
 """What the TensorBoard `Monitor` costs the default 2-D training run, measured
 side by side with monitoring off, one process per backend.
 
-    python -m benchmarks.monitor_overhead --write_results
+    python -m benchmarks.monitor_overhead --backends=tensorflow,jax --write_results
+    python -m benchmarks.monitor_overhead --append --backends=torch --single_thread --write_results
 
 For each backend a worker process (Keras fixes its backend at import) trains
 the default run of `python -m keras_wgan.train` (`resolve(Config())`: 8
 Gaussians, 2,000 generator iterations, the same dataset, model and `fit`
-arguments as `keras_wgan.train._train`) again and again, alternating two
-arms, each time with a fresh model (same seed) in a fresh working directory:
+arguments as `keras_wgan.train._train`) in two arms, each time with a fresh
+model (same seed) in a fresh working directory:
 
 - monitoring on: the run's callbacks, `training_callbacks(config, dataset,
   workdir)`;
 - monitoring off: the same list without the `Monitor`.
 
-The arms alternate on, off, off, on, on, off, ... so that a drift of the
-machine's load weighs on both alike. Before them, one short run of each arm
+By default (`--mode=interleaved`) each repetition trains the two arms at
+once, in two threads that train by turns of one epoch (on, off, off, on,
+...), so that a change of the machine's load weighs on both; a run's time
+is the sum of its turns. `--mode=runs` times whole runs one after the other
+(on, off, off, on, ...). Before them, one short run of each arm
 (`--warmup_iterations`) imports and starts what the first run would
-otherwise pay for alone (matplotlib, SciPy, TensorBoard's writer).
+otherwise pay for alone (Matplotlib, SciPy, TensorBoard's writer).
 
 The training time is the wall time of `model.fit`, as the training program
 measures it (`train_seconds_this_session`). Overhead = median(on) /
-median(off) - 1, against the target of 5%. The worker also records, for the
-monitored runs, the time spent inside the Monitor's hooks (wrapped with
-`time.perf_counter`, about a microsecond per call) and what the Monitor
-wrote to its event files, so that the figure is tied to the monitoring
-frequency it was measured at.
+median(off) - 1, against the target of 5%. The worker also records the
+time of the training steps themselves (the rest is the callbacks': its
+difference between the arms is the Monitor's cost without the steps'
+noise), the process's CPU time, the time spent inside the Monitor's hooks
+in the monitored runs (wrapped with `time.perf_counter`, about a
+microsecond per call) and what the Monitor wrote to its event files, so
+that the figure is tied to the monitoring frequency it was measured at.
 
 Results are appended to `--out` (JSON lines, one per backend); the table is
 printed, and with `--write_results` it replaces the marked section of
@@ -62,7 +68,7 @@ HEADING = "## TensorBoard monitoring overhead"
 BEGIN, END = "<!-- monitor_overhead:begin -->", "<!-- monitor_overhead:end -->"
 # The report's section that the new section goes before, the first time.
 NEXT_SECTION = "## The paper's claims, measured"
-COMMAND = "python -m benchmarks.monitor_overhead --write_results"
+COMMAND = "python -m benchmarks.monitor_overhead --write_results"  # when a record has none
 
 # The Monitor's methods whose time is recorded in the monitored runs: its
 # Keras hooks, and inside them the parts of a write (private names, wrapped
@@ -224,6 +230,31 @@ class HookTimer:
         return sum(self.seconds[name] for name in HOOKS)
 
 
+def step_clock():
+    """A callback that sums the wall time of the training steps themselves,
+    from the first callback's `on_train_batch_begin` to the first
+    callback's `on_train_batch_end` (the Monitor's hooks come after): the
+    rest of a run's time is everything but the steps (the callbacks, the
+    ends of epochs; compilation happens inside the first step)."""
+    import keras
+
+    class StepClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self.steps, self._start = 0.0, 0, None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._start is not None:
+                self.seconds += time.perf_counter() - self._start
+                self.steps += 1
+                self._start = None
+
+    return StepClock()
+
+
 class Run:
     """One run of `config` in `workdir`, set up as `keras_wgan.train._train`
     sets it up (its dataset, model, seed and `fit` arguments; no progress
@@ -266,10 +297,11 @@ class Run:
         self.fit_kwargs = dict(epochs=self.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
                                shuffle=False)
         self.dataset = dataset
+        self.step_clock = step_clock()
 
     def fit(self, extra_first=(), extra_last=()):
-        self.model.fit(self.dataset, callbacks=[*extra_first, *self.callbacks, *extra_last],
-                       **self.fit_kwargs)
+        callbacks = [*extra_first, self.step_clock, *self.callbacks, *extra_last]
+        self.model.fit(self.dataset, callbacks=callbacks, **self.fit_kwargs)
 
     def generator_iterations(self):
         import keras
@@ -279,7 +311,8 @@ class Run:
 
 def train_once(config, workdir, monitored, time_hooks=True):
     """One run, timed as a whole. Returns (fit seconds, fit CPU seconds of
-    this process, generator iterations reached, HookTimer or None)."""
+    this process, generator iterations reached, HookTimer or None, seconds
+    in the training steps)."""
     import keras
 
     keras.backend.clear_session()
@@ -288,7 +321,7 @@ def train_once(config, workdir, monitored, time_hooks=True):
     start, cpu_start = time.perf_counter(), time.process_time()
     run.fit()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    return seconds, cpu_seconds, run.generator_iterations(), run.timer
+    return seconds, cpu_seconds, run.generator_iterations(), run.timer, run.step_clock.seconds
 
 
 class Baton:
@@ -360,7 +393,7 @@ def train_interleaved(config, workdirs):
     """The two arms trained at once, by turns of one epoch each (alternating
     windows: a change in the machine's load weighs on both). Returns
     {arm: (wall seconds, CPU seconds, generator iterations, HookTimer,
-    windows)}: the sums over the arm's turns."""
+    seconds in the training steps, windows)}: the sums over the arm's turns."""
     import keras
 
     keras.backend.clear_session()
@@ -391,7 +424,7 @@ def train_interleaved(config, workdirs):
     for arm, run in runs.items():
         windows = [(w, c) for a, w, c in baton.windows if a == arm]
         result[arm] = (sum(w for w, _ in windows), sum(c for _, c in windows), run.generator_iterations(),
-                       run.timer, [round(w, 3) for w, _ in windows])
+                       run.timer, run.step_clock.seconds, [round(w, 3) for w, _ in windows])
     return result, [a for a, _, _ in baton.windows]
 
 
@@ -428,8 +461,8 @@ def measure(config=None, repetitions=3, warmup_iterations=50, workdir_root=None,
         if warmup_iterations:
             warm = dataclasses.replace(config, generator_iterations=warmup_iterations)
             for arm in ("on", "off"):
-                seconds, _, _, _ = train_once(warm, os.path.join(root, f"warmup_{arm}"), arm == "on")
-                log(f"{backend}: warm-up, monitoring {arm}: {seconds:.1f} s")
+                seconds = train_once(warm, os.path.join(root, f"warmup_{arm}"), arm == "on")
+                log(f"{backend}: warm-up, monitoring {arm}: {seconds[0]:.1f} s")
         runs = []
         if mode == "runs":
             schedule = [[arm] for arm in arm_order(repetitions)]
@@ -440,16 +473,16 @@ def measure(config=None, repetitions=3, warmup_iterations=50, workdir_root=None,
             loads.append(environment.load_average())
             if mode == "runs":
                 (arm,) = arms
-                seconds, cpu_seconds, reached, timer = train_once(config, workdirs[arm], arm == "on")
-                results, turns = {arm: (seconds, cpu_seconds, reached, timer, None)}, None
+                results, turns = {arm: (*train_once(config, workdirs[arm], arm == "on"), None)}, None
             else:
                 results, turns = train_interleaved(config, workdirs)
             load_now = environment.load_average()
             loads.append(load_now)
             for arm in arms:
-                seconds, cpu_seconds, reached, timer, windows = results[arm]
+                seconds, cpu_seconds, reached, timer, step_seconds, windows = results[arm]
                 run = {"arm": arm, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-                       "generator_iterations": reached, "load_average": load_now}
+                       "step_seconds": round(step_seconds, 3), "generator_iterations": reached,
+                       "load_average": load_now}
                 if windows is not None:
                     run["windows"] = windows
                     run["turns"] = turns
@@ -461,7 +494,8 @@ def measure(config=None, repetitions=3, warmup_iterations=50, workdir_root=None,
                     run["monitor_logs_written"] = os.path.exists(os.path.join(workdirs[arm], "logs", "train"))
                 runs.append(run)
                 log(f"{backend}: {'repetition' if mode == 'interleaved' else 'run'} {index + 1}/"
-                    f"{len(schedule)}, monitoring {arm}: {seconds:.1f} s (CPU {cpu_seconds:.1f} s)"
+                    f"{len(schedule)}, monitoring {arm}: {seconds:.1f} s (CPU {cpu_seconds:.1f} s, "
+                    f"outside the steps {seconds - step_seconds:.2f} s)"
                     + (f" (Monitor hooks {run['hook_seconds']:.2f} s)" if arm == "on" else ""))
             if not keep_workdirs:
                 for workdir in workdirs.values():
@@ -490,6 +524,13 @@ def summarize(runs, config, backend, loads, date, workdir_root=None) -> dict:
     cpu_on = [r["cpu_seconds"] for r in runs if r["arm"] == "on"]
     cpu_off = [r["cpu_seconds"] for r in runs if r["arm"] == "off"]
     cpu_ratio = statistics.median(cpu_on) / statistics.median(cpu_off)
+    # Everything but the training steps: the callbacks' time, the Monitor's
+    # among them. Its difference between the arms is the Monitor's cost
+    # without the noise of the steps (which it does not run).
+    outside_on = [r["seconds"] - r["step_seconds"] for r in runs if r["arm"] == "on"]
+    outside_off = [r["seconds"] - r["step_seconds"] for r in runs if r["arm"] == "off"]
+    steps_on = [r["step_seconds"] for r in runs if r["arm"] == "on"]
+    steps_off = [r["step_seconds"] for r in runs if r["arm"] == "off"]
     monitored = [r for r in runs if r["arm"] == "on"]
     hook_seconds = [r["hook_seconds"] for r in monitored]
     hooks = {}
@@ -525,6 +566,13 @@ def summarize(runs, config, backend, loads, date, workdir_root=None) -> dict:
         "cpu_seconds_off": cpu_off,
         "cpu_ratio": cpu_ratio,
         "cpu_overhead_percent": 100.0 * (cpu_ratio - 1.0),
+        "outside_steps_seconds_on": outside_on,
+        "outside_steps_seconds_off": outside_off,
+        "step_seconds_on": steps_on,
+        "step_seconds_off": steps_off,
+        "step_ratio": statistics.median(steps_on) / statistics.median(steps_off),
+        "outside_steps_overhead_percent": 100.0 * (
+            statistics.median(outside_on) - statistics.median(outside_off)) / median_off,
         "target_percent": TARGET_PERCENT,
         "met": overhead <= TARGET_PERCENT,
         "ms_per_iteration_on": 1e3 * median_on / config.generator_iterations,
@@ -574,8 +622,9 @@ def overhead_table(records) -> str:
         "| backend | runs per arm | training s, monitoring off: median (range) "
         "| training s, monitoring on: median (range) | ratio on / off | overhead "
         "| paired ratios | target | met | time in the Monitor's hooks (% of off) "
+        "| outside the steps, s off / on (difference, % of off) | steps on ÷ off "
         "| CPU s off / on (overhead) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         met = "yes" if r["met"] else "**no**"
@@ -585,11 +634,17 @@ def overhead_table(records) -> str:
         if r.get("cpu_seconds_on"):
             cpu = (f"{statistics.median(r['cpu_seconds_off']):.1f} / "
                    f"{statistics.median(r['cpu_seconds_on']):.1f} ({r['cpu_overhead_percent']:+.1f}%)")
+        outside, steps = "–", "–"
+        if r.get("outside_steps_seconds_on"):
+            outside = (f"{statistics.median(r['outside_steps_seconds_off']):.2f} / "
+                       f"{statistics.median(r['outside_steps_seconds_on']):.2f} "
+                       f"({r['outside_steps_overhead_percent']:+.1f}%)")
+            steps = f"{r['step_ratio']:.3f}"
         lines.append(
             f"| {r['backend']} | {r['repetitions']} | {r['median_off_s']:.1f} ({_range(r['seconds_off'])}) "
             f"| {r['median_on_s']:.1f} ({_range(r['seconds_on'])}) | {r['ratio']:.3f} "
             f"| {r['overhead_percent']:+.1f}% | {paired} | ≤ {r['target_percent']:.0f}% | {met} "
-            f"| {hooks:.2f} s ({r['hook_percent_of_off']:.1f}%) | {cpu} |"
+            f"| {hooks:.2f} s ({r['hook_percent_of_off']:.1f}%) | {outside} | {steps} | {cpu} |"
         )
     return "\n".join(lines)
 
@@ -719,7 +774,12 @@ def results_block(records, command=None) -> str:
         "### Training time with and without the Monitor", "",
         _mode_text(records) + " Ratio = median on ÷ median off; paired ratios: each monitored run "
         "over the unmonitored run beside it; hooks: wall time inside the Monitor's Keras hooks (monitored "
-        "runs, median); CPU: the process's CPU time during `fit` (all threads), median.", "",
+        "runs, median); outside the steps: a run's time less the time of its training steps (from "
+        "the first callback's `on_train_batch_begin` to its `on_train_batch_end`), that is the "
+        "callbacks, the Monitor's among them; its difference between the arms, as a share of "
+        "the median unmonitored run, is the Monitor's cost without the noise of the steps, and "
+        "steps on ÷ off (median time of the steps) shows that noise; CPU: the process's CPU "
+        "time during `fit` (all threads), median.", "",
         overhead_table(records), "",
         "### What the Monitor wrote (one monitored run)", "",
         "Points: distinct generator iterations with a value of that kind in the event files of "
@@ -743,10 +803,11 @@ What the TensorBoard `Monitor` (`keras_wgan.callbacks.Monitor`, in the training 
 callbacks) costs the default 2-D run at its default frequency, against the same run with monitoring
 off (the same callbacks without the Monitor). Target: at most 5% of the training time.
 
-Reproduce (about 20 minutes on a 2-core CPU):
+Reproduce (about 15 minutes on a 2-core CPU; PyTorch on one thread):
 
 ```
-{COMMAND}
+python -m benchmarks.monitor_overhead --backends=tensorflow,jax --write_results
+python -m benchmarks.monitor_overhead --append --backends=torch --single_thread --write_results
 ```
 
 """

@@ -83,6 +83,10 @@ def test_record_says_what_was_measured(tiny_record):
     for run in record["runs"]:
         assert run["turns"] == ["on", "off", "off", "on"]
         assert len(run["windows"]) == 2 and sum(run["windows"]) == pytest.approx(run["seconds"], abs=2e-3)
+        assert 0 < run["step_seconds"] < run["seconds"]
+    # The Monitor's hooks run outside the steps.
+    outside_on = record["outside_steps_seconds_on"][0]
+    assert outside_on >= record["hook_seconds"][0] - 2e-3
     # The Monitor's hooks were timed: every batch, every epoch, once per write.
     hooks = record["hooks"]
     assert hooks["on_train_batch_end"]["calls"] == 40
@@ -169,7 +173,8 @@ def test_whole_runs_mode_alternates_and_summarizes(tmp_path, monkeypatch):
         calls.append("on" if monitored else "off")
         os.makedirs(workdir)
         seconds = {"on": [10.5, 11.0], "off": [10.0, 9.0]}[calls[-1]][calls.count(calls[-1]) - 1]
-        return seconds, seconds / 2, config.generator_iterations, mo.HookTimer() if monitored else None
+        timer = mo.HookTimer() if monitored else None
+        return seconds, seconds / 2, config.generator_iterations, timer, seconds - (1.5 if monitored else 1.0)
 
     monkeypatch.setattr(mo, "train_once", train_once)
     config = mo.default_config(generator_iterations=10)
@@ -180,6 +185,9 @@ def test_whole_runs_mode_alternates_and_summarizes(tmp_path, monkeypatch):
     assert record["median_on_s"] == 10.75 and record["median_off_s"] == 9.5
     assert record["paired_ratios"] == [pytest.approx(1.05), pytest.approx(11.0 / 9.0)]
     assert record["cpu_ratio"] == pytest.approx(10.75 / 9.5)
+    assert record["outside_steps_seconds_on"] == [pytest.approx(1.5)] * 2
+    assert record["outside_steps_overhead_percent"] == pytest.approx(100 * 0.5 / 9.5)
+    assert record["step_ratio"] == pytest.approx(9.25 / 8.5)
     assert all("windows" not in run for run in record["runs"])
     assert not os.listdir(tmp_path)  # the working directories are removed
     with pytest.raises(ValueError, match="mode must be one of"):
