@@ -52,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 from absl import app
 from absl import flags
@@ -76,33 +77,42 @@ COMMAND = "python -m benchmarks.monitor_overhead --write_results"  # when a reco
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_train_batch_end", "on_epoch_end", "on_train_end")
 PARTS = ("_write", "_scalars", "_images", "_diagnostics")
 
-_BACKENDS = flags.DEFINE_list("backends", list(BACKENDS), "Keras backends to measure.")
-_REPETITIONS = flags.DEFINE_integer(
-    "repetitions", 3, "Training runs of each arm (monitoring on, off), alternating.")
-_MODE = flags.DEFINE_enum(
-    "mode", "interleaved", ["interleaved", "runs"],
-    "interleaved: each repetition trains the two arms at once, by turns of one epoch (250 "
-    "generator iterations), so that a change of the machine's load weighs on both; runs: whole "
-    "runs one after the other (on, off, off, on, ...).",
-)
-_WARMUP = flags.DEFINE_integer(
-    "warmup_iterations", 50, "Generator iterations of the untimed warm-up run of each arm (0: none).")
-_GENERATOR_ITERATIONS = flags.DEFINE_integer(
-    "generator_iterations", None, "Override the run's length (default: the default run's 2,000).")
-_OUT = flags.DEFINE_string("out", OUT, "JSON lines file.")
-_APPEND = flags.DEFINE_bool("append", False, "Append to --out instead of replacing it.")
-_WRITE_RESULTS = flags.DEFINE_bool(
-    "write_results", False, f"Rewrite the section {HEADING!r} of --results_md.")
-_RESULTS_MD = flags.DEFINE_string("results_md", RESULTS_MD, "Report whose section is rewritten.")
-_SINGLE_THREAD = flags.DEFINE_bool(
-    "single_thread", False,
-    "One compute thread in every framework (benchmarks.environment.SINGLE_THREAD_ENV): on a "
-    "machine that other processes load, PyTorch's two OpenMP threads stall (50 iterations of the "
-    "default run took 55-86 s at a load of 5 on 2 cores, against ~1.5 s unloaded).",
-)
-_TIMEOUT = flags.DEFINE_integer("timeout", 3600, "Seconds before a worker is stopped.")
-_WORKER = flags.DEFINE_bool("worker", False, "Internal: measure this process's backend.")
-_COMMAND = flags.DEFINE_string("command", None, "Internal: the command that started the worker.")
+
+def define_flags():
+    """The program's flags, defined only when it runs as a program: tests import
+    this module beside `benchmarks.run`, whose flags share names (--backends, --out)."""
+    return types.SimpleNamespace(
+        backends=flags.DEFINE_list("backends", list(BACKENDS), "Keras backends to measure."),
+        repetitions=flags.DEFINE_integer(
+            "repetitions", 3, "Training runs of each arm (monitoring on, off), alternating."),
+        mode=flags.DEFINE_enum(
+            "mode", "interleaved", ["interleaved", "runs"],
+            "interleaved: each repetition trains the two arms at once, by turns of one epoch (250 "
+            "generator iterations), so that a change of the machine's load weighs on both; runs: whole "
+            "runs one after the other (on, off, off, on, ...).",
+        ),
+        warmup=flags.DEFINE_integer(
+            "warmup_iterations", 50, "Generator iterations of the untimed warm-up run of each arm (0: none)."),
+        generator_iterations=flags.DEFINE_integer(
+            "generator_iterations", None, "Override the run's length (default: the default run's 2,000)."),
+        out=flags.DEFINE_string("out", OUT, "JSON lines file."),
+        append=flags.DEFINE_bool("append", False, "Append to --out instead of replacing it."),
+        write_results=flags.DEFINE_bool(
+            "write_results", False, f"Rewrite the section {HEADING!r} of --results_md."),
+        results_md=flags.DEFINE_string("results_md", RESULTS_MD, "Report whose section is rewritten."),
+        single_thread=flags.DEFINE_bool(
+            "single_thread", False,
+            "One compute thread in every framework (benchmarks.environment.SINGLE_THREAD_ENV): on a "
+            "machine that other processes load, PyTorch's two OpenMP threads stall (50 iterations of the "
+            "default run took 55-86 s at a load of 5 on 2 cores, against ~1.5 s unloaded).",
+        ),
+        timeout=flags.DEFINE_integer("timeout", 3600, "Seconds before a worker is stopped."),
+        worker=flags.DEFINE_bool("worker", False, "Internal: measure this process's backend."),
+        command=flags.DEFINE_string("command", None, "Internal: the command that started the worker."),
+    )
+
+
+FLAGS = None  # set by define_flags() when run as a program
 
 
 # ------------------------------------------------------------------ measuring
@@ -847,12 +857,12 @@ def print_table(records):
 def worker(out):
     import keras
 
-    config = default_config(**({} if _GENERATOR_ITERATIONS.value is None
-                               else {"generator_iterations": _GENERATOR_ITERATIONS.value}))
+    config = default_config(**({} if FLAGS.generator_iterations.value is None
+                               else {"generator_iterations": FLAGS.generator_iterations.value}))
     environment.warm_up(keras.backend.backend())
-    record = measure(config, _REPETITIONS.value, _WARMUP.value,
-                     log=lambda message: print(message, flush=True), command=_COMMAND.value,
-                     mode=_MODE.value)
+    record = measure(config, FLAGS.repetitions.value, FLAGS.warmup.value,
+                     log=lambda message: print(message, flush=True), command=FLAGS.command.value,
+                     mode=FLAGS.mode.value)
     with open(out, "a") as f:
         f.write(json.dumps(record) + "\n")
     print(f"{record['backend']}: {record['median_on_s']:.1f} s on, {record['median_off_s']:.1f} s off, "
@@ -860,43 +870,44 @@ def worker(out):
 
 
 def main(argv):
-    out = os.path.abspath(_OUT.value)
-    if _WORKER.value:
+    out = os.path.abspath(FLAGS.out.value)
+    if FLAGS.worker.value:
         worker(out)
         return 0
-    if os.path.exists(out) and not _APPEND.value:
+    if os.path.exists(out) and not FLAGS.append.value:
         os.remove(out)
     start = time.time()
     failures = []
     command = " ".join(["python -m benchmarks.monitor_overhead"] + [
         a for a in sys.argv[1:] if not a.startswith(("--out=", "--results_md="))])
-    threads = environment.SINGLE_THREAD_ENV if _SINGLE_THREAD.value else {}
-    for backend in _BACKENDS.value:
+    threads = environment.SINGLE_THREAD_ENV if FLAGS.single_thread.value else {}
+    for backend in FLAGS.backends.value:
         print(f"=== KERAS_BACKEND={backend}", flush=True)
         args = [sys.executable, "-m", "benchmarks.monitor_overhead", "--worker", f"--out={out}",
-                f"--repetitions={_REPETITIONS.value}", f"--warmup_iterations={_WARMUP.value}",
-                f"--mode={_MODE.value}", f"--command={command}"]
-        if _GENERATOR_ITERATIONS.value is not None:
-            args.append(f"--generator_iterations={_GENERATOR_ITERATIONS.value}")
+                f"--repetitions={FLAGS.repetitions.value}", f"--warmup_iterations={FLAGS.warmup.value}",
+                f"--mode={FLAGS.mode.value}", f"--command={command}"]
+        if FLAGS.generator_iterations.value is not None:
+            args.append(f"--generator_iterations={FLAGS.generator_iterations.value}")
         begun = time.time()
         try:
             result = subprocess.run(args, env={**os.environ, **threads, "KERAS_BACKEND": backend}, cwd=ROOT,
-                                    timeout=_TIMEOUT.value)
+                                    timeout=FLAGS.timeout.value)
             ok = result.returncode == 0
         except subprocess.TimeoutExpired:
             ok = False
         print(f"    {'ok' if ok else 'FAILED'} in {time.time() - begun:.0f} s", flush=True)
         if not ok:
             failures.append(backend)
-    print(f"{len(_BACKENDS.value) - len(failures)}/{len(_BACKENDS.value)} backends measured in "
+    print(f"{len(FLAGS.backends.value) - len(failures)}/{len(FLAGS.backends.value)} backends measured in "
           f"{(time.time() - start) / 60:.1f} min; results in {out}", flush=True)
     records = latest(load(out))
     if records:
         print_table(records)
-    if _WRITE_RESULTS.value and records:
-        print(f"wrote {write_section(records, _RESULTS_MD.value, command)}")
+    if FLAGS.write_results.value and records:
+        print(f"wrote {write_section(records, FLAGS.results_md.value, command)}")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
+    FLAGS = define_flags()
     app.run(main)

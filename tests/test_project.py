@@ -34,3 +34,26 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_version_is_the_package_version():
     assert re.search(r'__version__ = "(.*)"', read("keras_wgan/__init__.py")).group(1) == keras_wgan.__version__
     assert 'dynamic = ["version"]' in read("pyproject.toml")
+
+
+def test_every_module_imports_beside_every_other():
+    """pytest imports all test files into one process, so the modules they
+    import must not define the same absl flag twice (CI failed at collection
+    when benchmarks.monitor_overhead and benchmarks.run both defined
+    --backends). One fresh interpreter imports every module of the package,
+    the benchmarks and the tests."""
+    import subprocess
+    import sys
+
+    modules = []
+    for package in ("keras_wgan", "benchmarks", "tests"):
+        for folder, _, files in os.walk(os.path.join(REPO_ROOT, package)):
+            for name in sorted(files):
+                if name.endswith(".py") and name != "__main__.py":
+                    path = os.path.relpath(os.path.join(folder, name[:-3]), REPO_ROOT)
+                    modules.append(path.replace(os.sep, ".").removesuffix(".__init__"))
+    assert "benchmarks.monitor_overhead" in modules and "benchmarks.run" in modules
+    script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    result = subprocess.run([sys.executable, "-c", script, *modules], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
