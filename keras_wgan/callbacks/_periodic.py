@@ -72,12 +72,14 @@ class PeriodicImageCallback(keras.callbacks.Callback):
     def _write(self, iteration):
         self._last_iteration = iteration
         image = self.draw(iteration)
-        self.written.append(save_png(image, self.log_dir, self.name, iteration))
-        if self.tensorboard_dir is not None:
+        if self.tensorboard_dir is None:
+            png = encode_png(image)
+        else:
             if self._writer is None:
                 self._writer = SummaryWriter(self.tensorboard_dir)
-            self._writer.image(self.name, image, iteration)
+            png = self._writer.image(self.name, image, iteration)
             self._writer.flush()
+        self.written.append(save_png(png, self.log_dir, self.name, iteration))
 
     @property
     def tensorboard_dir(self):
@@ -92,11 +94,10 @@ class PeriodicImageCallback(keras.callbacks.Callback):
         raise NotImplementedError
 
 
-def save_png(image, folder, name, iteration) -> str:
-    """Writes `image` as `folder/<name>_<iteration>.png` and as
+def save_png(png, folder, name, iteration) -> str:
+    """Writes the PNG bytes `png` as `folder/<name>_<iteration>.png` and as
     `folder/<name>.png` (the latest); returns the first path."""
     os.makedirs(folder, exist_ok=True)
-    png = encode_png(image)
     path = os.path.join(folder, f"{name}_{iteration:07d}.png")
     for filename in (path, os.path.join(folder, f"{name}.png")):
         with open(filename, "wb") as f:

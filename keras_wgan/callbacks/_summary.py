@@ -57,17 +57,20 @@ class SummaryWriter:
             (tag, np.asarray(value, "float32"), summary_metadata) for tag, value in values.items()
         ])
 
-    def image(self, tag, image, step):
-        """Writes a uint8 image `(H, W, C)` at `step`, as PNG."""
+    def image(self, tag, image, step) -> bytes:
+        """Writes a uint8 image `(H, W, C)` at `step`, as PNG; returns the
+        PNG bytes (for a copy on disk without encoding twice)."""
         from tensorboard.plugins.image import metadata
 
         image = np.asarray(image)
         height, width = image.shape[:2]
-        tensor = np.array([str(width).encode(), str(height).encode(), encode_png(image)], dtype=object)
+        png = encode_png(image)
+        tensor = np.array([str(width).encode(), str(height).encode(), png], dtype=object)
         summary_metadata = metadata.create_summary_metadata(
             display_name=None, description=None, converted_to_tensor=True
         )
         self._write(step, [(tag, tensor, summary_metadata)])
+        return png
 
     def histogram(self, tag, values, step, buckets=30):
         """Writes the histogram of `values` (`buckets` equal-width buckets

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_wgan.callbacks._clock import TrainingClock
+from keras_wgan.callbacks._window_means import WindowMeans
 
 
 def median_filter(values, window):
@@ -54,10 +55,11 @@ class EstimatePlot(keras.callbacks.Callback):
         self.filename = filename
         self.median_window = median_window
         self.iterations, self.estimates = [], []
-        self._previous = None  # (critic iterations, estimate sum) so far this epoch
+        self._means = WindowMeans()
         self._clock = TrainingClock()
 
     def on_train_begin(self, logs=None):
+        self._means = WindowMeans()
         path = os.path.join(self.log_dir, "estimate.json")
         if os.path.exists(path) and not self.iterations:  # a resumed run
             with open(path) as f:
@@ -67,24 +69,20 @@ class EstimatePlot(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         # The epoch's running means start from the counters as they are now.
         self._clock.start_epoch(self.model)
-        self._previous = (0, 0.0)  # (critic iterations, estimate sum) this epoch
+        self._means.start_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
         clock = self._clock.after(batch + 1)
-        count = clock.epoch_critic_iterations
-        total = float(logs["wasserstein_estimate"]) * count
-        done, previous_total = self._previous
-        if count > done:
-            step_mean = (total - previous_total) / (count - done)
-            generator_iteration = clock.generator_iterations
-            if self.iterations and self.iterations[-1] == generator_iteration:
-                # The generator waited (a schedule's burst): same iteration.
-                self.estimates[-1] = step_mean
-            else:
-                self.iterations.append(generator_iteration)
-                self.estimates.append(step_mean)
-        self._previous = (count, total)
+        self._means.update({"wasserstein_estimate": (logs or {})["wasserstein_estimate"]}, clock)
+        step_mean = self._means.take().get("wasserstein_estimate")
+        if step_mean is None:
+            return  # no critic iteration since the last call
+        if self.iterations and self.iterations[-1] == clock.generator_iterations:
+            # The generator waited (a schedule's burst): same iteration.
+            self.estimates[-1] = step_mean
+        else:
+            self.iterations.append(clock.generator_iterations)
+            self.estimates.append(step_mean)
 
     def on_epoch_end(self, epoch, logs=None):
         self.write()

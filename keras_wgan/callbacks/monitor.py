@@ -13,62 +13,13 @@ from keras_wgan.callbacks._clock import read_counter
 from keras_wgan.callbacks._periodic import save_png
 from keras_wgan.callbacks._summary import SummaryWriter
 from keras_wgan.callbacks._summary import drop_events_after
+from keras_wgan.callbacks._window_means import WindowMeans
 from keras_wgan.callbacks.critic_contour import draw_critic_map
 from keras_wgan.callbacks.sample_grid import image_grid
 from keras_wgan.constraints import WeightClip
 
-# The WGAN metric updated once per generator iteration; the others are
-# updated at every critic iteration.
-_PER_GENERATOR_ITERATION = ("generator_loss",)
 # Generated points drawn over the critic's map of 2-D data.
 _POINTS_ON_MAP = 512
-
-
-class WindowMeans:
-    """The means of a model's metrics over the iterations between two
-    `take()` calls, recovered from the running means over the epoch that
-    Keras logs: total = running mean x count, where the count is the epoch's
-    generator iterations for `generator_loss` and its critic iterations for
-    the others (WGAN updates them at every critic iteration). A window
-    that spans two epochs carries the first epoch's part over. Keras's
-    running means are float32, so a window mean carries a relative error of
-    about 1e-7 x (iterations so far in the epoch) / (iterations in the
-    window): 1e-5 for windows of 5 in epochs of 250.
-
-    Example (inside a callback):
-
-    ```python
-    means.update(logs, clock)      # every batch
-    means.take()                   # {"wasserstein_estimate": 0.21, ...}
-    ```
-    """
-
-    def __init__(self):
-        self._latest = {}  # name -> (total, count) this epoch
-        self._taken = {}  # name -> (total, count) at the last take, this epoch
-
-    def start_epoch(self):
-        # What the previous epoch added since the last take is carried over.
-        self._taken = {
-            name: (taken_total - total, taken_count - count)
-            for name, (total, count) in self._latest.items()
-            for taken_total, taken_count in [self._taken.get(name, (0.0, 0))]
-        }
-        self._latest = {}
-
-    def update(self, logs, clock):
-        for name, value in (logs or {}).items():
-            count = clock.epoch_generator_iterations if name in _PER_GENERATOR_ITERATION else clock.epoch_critic_iterations
-            self._latest[name] = (float(value) * count, count)
-
-    def take(self):
-        means = {}
-        for name, (total, count) in self._latest.items():
-            taken_total, taken_count = self._taken.get(name, (0.0, 0))
-            if count > taken_count:
-                means[name] = (total - taken_total) / (count - taken_count)
-        self._taken = dict(self._latest)
-        return means
 
 
 class Monitor(keras.callbacks.Callback):
@@ -269,9 +220,9 @@ class Monitor(keras.callbacks.Callback):
             writer.scalars(self._scalars(iteration), iteration)
         if "images" in kinds:
             for tag, image in self._images(iteration).items():
-                writer.image(tag, image, iteration)
+                png = writer.image(tag, image, iteration)
                 if self.image_dir is not None:
-                    save_png(image, self.image_dir, tag, iteration)
+                    save_png(png, self.image_dir, tag, iteration)
         if "diagnostics" in kinds:
             self._diagnostics(writer, iteration)
         if "metrics" in kinds:
