@@ -1,6 +1,7 @@
 """keras_wgan: the Wasserstein GAN of Arjovsky, Chintala and Bottou (2017) in
 Keras 3, on the TensorFlow, JAX and PyTorch backends."""
 
+from keras_wgan import lipschitz
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan.constraints import WeightClip
@@ -9,9 +10,9 @@ from keras_wgan.schedules import ConstantSchedule
 from keras_wgan.schedules import CriticSchedule
 from keras_wgan.schedules import PaperSchedule
 from keras_wgan.spectral_normalization import spectral_normalize
+from keras_wgan.optimizers import default_optimizer
+from keras_wgan.optimizers import gradient_penalty_optimizer
 from keras_wgan.wgan import WGAN
-from keras_wgan.wgan import default_optimizer
-from keras_wgan.wgan import gradient_penalty_optimizer
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,7 @@ __all__ = [
     "default_optimizer",
     "gradient_penalty_optimizer",
     "spectral_normalize",
+    "lipschitz",
     "losses",
     "schedules",
     "__version__",

@@ -61,6 +61,5 @@ class GAN(WGAN):
 
     def get_config(self):
         config = super().get_config()
-        for key in ("lipschitz", "clip_value", "penalty_weight"):
-            config.pop(key)
+        config.pop("lipschitz")
         return config

@@ -65,7 +65,7 @@ class Config:
     n_critic: str = "5"
     lipschitz: str = "clip"
     clip_value: float | None = None
-    penalty_weight: float = 10.0
+    penalty_weight: float | None = None
     lr_generator: float | None = None
     lr_critic: float | None = None
     lr_decay: str | None = None
@@ -127,7 +127,6 @@ def resolve(config: Config) -> Config:
         c.lr_critic = _default(c.lr_critic, 2e-4)
         c.lr_decay = _default(c.lr_decay, "linear")
     c.lr_decay = _default(c.lr_decay, "none")
-    c.clip_value = _default(c.clip_value, 0.01)
     if c.n_critic != "paper":
         try:
             c.n_critic = str(int(c.n_critic))
@@ -140,6 +139,18 @@ def resolve(config: Config) -> Config:
     c.sample_every = _default(c.sample_every, c.iterations_per_epoch)
     if c.model == "gan":
         c.lipschitz = "none"
+    # Each method's own setting, with the library's default; the other is an
+    # error, as in WGAN.
+    takes = keras_wgan.lipschitz.SETTINGS.get(c.lipschitz, ())
+    for name in ("clip_value", "penalty_weight"):
+        if name not in takes and getattr(c, name) is not None:
+            method = "--model=gan" if c.model == "gan" else f"--lipschitz={c.lipschitz}"
+            raise ValueError(f"--{name} does not apply to {method}. Received: --{name}={getattr(c, name)}.")
+    defaults = keras_wgan.lipschitz.get(c.lipschitz).get_config()
+    if "clip_value" in takes:
+        c.clip_value = _default(c.clip_value, defaults["clip_value"])
+    if "penalty_weight" in takes:
+        c.penalty_weight = _default(c.penalty_weight, defaults["weight"])
     keras_wgan.schedules.get(_n_critic(c))  # validates
     return c
 
@@ -554,8 +565,8 @@ def _flags(flag_values=None):
     f.DEFINE_integer("batch_size", None, "Samples per critic batch. Default 256 (2-D data), 64 (images).")
     f.DEFINE_string("n_critic", d.n_critic, "Critic iterations per generator iteration, or 'paper'.")
     f.DEFINE_enum("lipschitz", d.lipschitz, list(LIPSCHITZ_METHODS), "How the critic is kept Lipschitz.")
-    f.DEFINE_float("clip_value", None, "Weight clipping bound c (lipschitz=clip). Default 0.1 (2-D data), 0.01.")
-    f.DEFINE_float("penalty_weight", d.penalty_weight, "Gradient penalty weight (lipschitz=gp or lp).")
+    f.DEFINE_float("clip_value", None, "Weight clipping bound c (lipschitz=clip only). Default 0.1 (2-D data), 0.01.")
+    f.DEFINE_float("penalty_weight", None, "Gradient penalty weight (lipschitz=gp or lp only). Default 10.")
     f.DEFINE_float("lr_generator", None, "Generator learning rate. Default: the method's (5e-5 clip, "
                    "1e-4 others; 2e-4 for clipping on 2-D data).")
     f.DEFINE_float("lr_critic", None, "Critic learning rate. Default: the method's.")

@@ -1,40 +1,22 @@
 """The Wasserstein GAN model: Algorithm 1 of Arjovsky, Chintala and Bottou
 (2017), written once in `keras.ops`, trained by `fit` on every backend."""
 
-import warnings
-
 import keras
 import numpy as np
 from keras import ops
 
+from keras_wgan import lipschitz as lipschitz_methods
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
-from keras_wgan.constraints import WeightClip
+from keras_wgan._networks import has_layer
+from keras_wgan.optimizers import default_optimizer  # noqa: F401 (kept importable from here)
+from keras_wgan.optimizers import gradient_penalty_optimizer  # noqa: F401
 from keras_wgan.trainers import Trainer
 
 
-def default_optimizer(name: str) -> keras.optimizers.RMSprop:
-    """RMSProp as in the paper and its reference implementation: learning rate
-    5e-5 and smoothing rho 0.99 (PyTorch's default `alpha`). PyTorch adds its
-    epsilon 1e-8 after the square root; Keras adds it under the square root,
-    so 1e-16 there gives the same floor on the denominator. Keras's default
-    1e-7 would cap steps at ~3e-4 of the gradient, far slower than the paper
-    for the small gradients of a clipped critic."""
-    return keras.optimizers.RMSprop(
-        learning_rate=5e-5, rho=0.99, epsilon=1e-16, name=name
-    )
-
-
-def gradient_penalty_optimizer(name: str) -> keras.optimizers.Adam:
-    """Adam as in WGAN-GP (Gulrajani et al. 2017, Algorithm 1): learning rate
-    1e-4, beta_1 = 0, beta_2 = 0.9. The default of both networks when the
-    critic is kept Lipschitz by a penalty or spectral normalization."""
-    return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9, name=name)
-
-
-LIPSCHITZ_METHODS = ("clip", "gp", "lp", "spectral_norm", "none")
+LIPSCHITZ_METHODS = lipschitz_methods.SHORTCUTS
 
 
 def _optimizer(value, name, default):
@@ -96,9 +78,13 @@ class WGAN(Trainer):
             `"paper"` for the reference schedule (100 critic iterations for
             the first 25 and every 500th generator iteration, else 5), or a
             `keras_wgan.schedules.CriticSchedule`.
-        clip_value: Positive float `c`; with `lipschitz="clip"`, critic
-            weights stay in `[-c, c]`.
-        lipschitz: How the critic is kept Lipschitz:
+        clip_value: Positive float `c` of `lipschitz="clip"`: critic
+            weights stay in `[-c, c]` (default 0.01). An error with any
+            other method.
+        lipschitz: How the critic is kept Lipschitz: a
+            `keras_wgan.lipschitz.LipschitzMethod` (`WeightClipping(c)`,
+            `GradientPenalty(weight, one_sided=False)`,
+            `SpectralNormalization()`, `NoConstraint()`), or its shortcut:
             `"clip"` (the paper's weight clipping, default);
             `"gp"`, the gradient penalty of WGAN-GP (Gulrajani et al. 2017),
             `penalty_weight * mean (||grad f(x)|| - 1)^2` at random
@@ -112,8 +98,9 @@ class WGAN(Trainer):
             baseline; the critic's estimate is then not a distance).
             Without clipping, `compile()` defaults to the WGAN-GP
             optimizer, Adam(1e-4, beta_1=0, beta_2=0.9).
-        penalty_weight: The weight lambda of the gradient penalty (10 in
-            WGAN-GP); used with `"gp"` and `"lp"`.
+        penalty_weight: The weight lambda of the gradient penalty of
+            `"gp"` and `"lp"` (default 10, as in WGAN-GP). An error with any
+            other method.
         seed: Seed of the noise generator (an int, or None for a random one).
             The noise state is saved with the model.
 
@@ -141,10 +128,10 @@ class WGAN(Trainer):
         critic: keras.Model,
         latent_dim: int,
         n_critic=5,
-        clip_value: float = 0.01,
+        clip_value: float | None = None,
         seed: int | None = None,
-        lipschitz: str = "clip",
-        penalty_weight: float = 10.0,
+        lipschitz="clip",
+        penalty_weight: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -163,18 +150,7 @@ class WGAN(Trainer):
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.schedule = schedules.get(n_critic)
-        if lipschitz not in LIPSCHITZ_METHODS:
-            raise ValueError(
-                f"`lipschitz` must be one of {LIPSCHITZ_METHODS}. Received: lipschitz={lipschitz!r}"
-            )
-        if isinstance(penalty_weight, bool) or not isinstance(penalty_weight, (int, float)) or not penalty_weight > 0:
-            raise ValueError(
-                f"`penalty_weight` must be a number > 0. Received: penalty_weight={penalty_weight!r}"
-            )
-        self.lipschitz = lipschitz
-        self.penalty_weight = float(penalty_weight)
-        self.weight_clip = WeightClip(clip_value)  # validates clip_value
-        self.clip_value = clip_value
+        self.lipschitz = lipschitz_methods.get(lipschitz, clip_value=clip_value, penalty_weight=penalty_weight)
         self.seed = seed
         self.seed_generator = self._noise_seed_generator(seed, name="noise_seed")
         # evaluate() and validation draw from their own generator, reset to
@@ -239,42 +215,12 @@ class WGAN(Trainer):
                 f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
             )
         _check_no_float16(self)
-        has_batch_norm = _has_layer(self.critic, keras.layers.BatchNormalization)
-        self._score_in_one_call = self.lipschitz == "spectral_norm" or not has_batch_norm
-        self._generate_in_one_call = not _has_layer(self.generator, keras.layers.BatchNormalization)
-        if self.lipschitz == "clip":
-            self._clip_critic_weights()
-        elif self.lipschitz in ("gp", "lp") and has_batch_norm:
-            warnings.warn(
-                "The critic has BatchNormalization layers, but a gradient penalty "
-                "constrains the gradient of each sample's score separately, which "
-                "batch normalization breaks: the WGAN-GP paper replaces it with "
-                "layer normalization (keras.layers.LayerNormalization).",
-                stacklevel=3,
-            )
-        elif self.lipschitz == "spectral_norm" and not _has_layer(
-            self.critic, keras.layers.SpectralNormalization
-        ):
-            raise ValueError(
-                "lipschitz='spectral_norm' needs a critic whose layers are wrapped in "
-                "keras.layers.SpectralNormalization, e.g. "
-                "`critic = keras_wgan.spectral_normalize(critic)`. The critic "
-                f"'{self.critic.name}' has no SpectralNormalization layer."
-            )
+        self._score_in_one_call = self.lipschitz.scores_in_one_call(
+            has_layer(self.critic, keras.layers.BatchNormalization)
+        )
+        self._generate_in_one_call = not has_layer(self.generator, keras.layers.BatchNormalization)
+        self.lipschitz.configure(self)
         self.built = True
-
-    def _clip_critic_weights(self):
-        for variable in self.critic.trainable_variables:
-            if variable.constraint is not None and not isinstance(
-                variable.constraint, WeightClip
-            ):
-                raise ValueError(
-                    f"Critic variable '{variable.path}' already has the constraint "
-                    f"{variable.constraint!r}; WGAN clips every critic weight with "
-                    "WeightClip. Remove the other constraint."
-                )
-            variable.constraint = self.weight_clip
-            variable.assign(self.weight_clip(variable))
 
     def call(self, inputs, training=False):
         """Generates samples from latent vectors: `wgan(z)` is `generator(z)`."""
@@ -357,11 +303,9 @@ class WGAN(Trainer):
 
     def build_default_optimizer(self, name: str) -> keras.optimizers.Optimizer:
         """The optimizer `compile()` gives a network when none is passed:
-        the paper's RMSProp with clipping (momentum was unstable with it),
-        WGAN-GP's Adam for the other methods."""
-        if self.lipschitz == "clip":
-            return default_optimizer(name)
-        return gradient_penalty_optimizer(name)
+        the Lipschitz method's (the paper's RMSProp with clipping, momentum
+        being unstable with it; WGAN-GP's Adam for the other methods)."""
+        return self.lipschitz.default_optimizer(name)
 
     def critic_loss(self, real_scores, fake_scores):
         """What the critic minimizes, before any penalty:
@@ -373,13 +317,9 @@ class WGAN(Trainer):
         return losses.generator_loss(fake_scores)
 
     @property
-    def _penalized(self):
-        return self.lipschitz in ("gp", "lp")
-
-    @property
     def metrics(self):
         metrics = [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
-        return metrics + [self.penalty_tracker] if self._penalized else metrics
+        return metrics + [self.penalty_tracker] if self.lipschitz.penalized else metrics
 
     # --------------------------------------------------------------- training
 
@@ -412,11 +352,13 @@ class WGAN(Trainer):
         return keras.random.uniform((batch_size,), seed=seed)
 
     def gradient_penalty(self, real, fake, alpha=None, training=True, seed=None):
-        """The critic's gradient penalty (WGAN-GP, or one-sided for WGAN-LP),
-        weighted by `penalty_weight`, at the interpolates of `real` and
-        `fake` with weights `alpha` (drawn with `seed` when None; see
-        `sample_latent`). `training` is the critic's mode: `evaluate()`
-        passes False, so that batch statistics are not updated.
+        """The critic's gradient penalty of the Lipschitz method
+        (`GradientPenalty`: WGAN-GP, or one-sided for WGAN-LP), with its
+        weight, at the interpolates of `real` and `fake` with weights `alpha`
+        (drawn with `seed` when None; see `sample_latent`). `training` is
+        the critic's mode: `evaluate()` passes False, so that batch
+        statistics are not updated. An error with a method that has no
+        penalty.
 
         Example:
 
@@ -425,15 +367,12 @@ class WGAN(Trainer):
         penalty = wgan.gradient_penalty(real, wgan.generate(len(real)))
         ```
         """
-        real = ops.convert_to_tensor(real)
-        if alpha is None:
-            alpha = self.sample_interpolation(ops.shape(real)[0], seed=seed)
-        alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
-        interpolates = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
-        gradients = self._input_gradient(lambda x: self.critic(x, training=training), interpolates)
-        norms = losses.gradient_norm(gradients)
-        penalty = losses.lipschitz_penalty if self.lipschitz == "lp" else losses.gradient_penalty
-        return self.penalty_weight * penalty(norms)
+        if not self.lipschitz.penalized:
+            raise ValueError(
+                f"This WGAN keeps its critic Lipschitz by {self.lipschitz!r}, which has no "
+                "gradient penalty; pass lipschitz='gp' or 'lp' (or a GradientPenalty) for one."
+            )
+        return self.lipschitz.penalty(self, real, fake, alpha=alpha, training=training, seed=seed)
 
     def input_gradient_norms(self, samples, training=False, batch_size=256):
         """The norm of the critic's gradient with respect to its input,
@@ -515,9 +454,9 @@ class WGAN(Trainer):
             # Read before the penalty's critic calls, which would replace
             # the losses that layers add in a call (`add_loss`).
             loss = self.critic_loss(real_scores, fake_scores) + carried
-            if not self._penalized:
+            penalty = self.lipschitz.penalty(self, real, fake)
+            if penalty is None:
                 return loss, (estimate, 0.0)
-            penalty = self.gradient_penalty(real, fake)
             return loss + penalty, (estimate, penalty)
 
         loss, (estimate, penalty) = self._minimize(
@@ -525,7 +464,7 @@ class WGAN(Trainer):
         )
         self.critic_loss_tracker.update_state(loss)
         self.wasserstein_tracker.update_state(estimate)
-        if self._penalized:
+        if self.lipschitz.penalized:
             self.penalty_tracker.update_state(penalty)
 
     def _critic_scores(self, real, fake, training=True):
@@ -621,8 +560,8 @@ class WGAN(Trainer):
         real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False)
         estimate = losses.wasserstein_estimate(real_scores, fake_scores)
         critic_loss = self.critic_loss(real_scores, fake_scores) + carried
-        if self._penalized:
-            penalty = self.gradient_penalty(real, fake, training=False, seed=seed)
+        penalty = self.lipschitz.penalty(self, real, fake, training=False, seed=seed)
+        if penalty is not None:
             self.penalty_tracker.update_state(penalty)
             critic_loss = critic_loss + penalty
         self.critic_loss_tracker.update_state(critic_loss)
@@ -698,10 +637,8 @@ class WGAN(Trainer):
             "critic": keras.saving.serialize_keras_object(self.critic),
             "latent_dim": self.latent_dim,
             "n_critic": n_critic,
-            "clip_value": self.clip_value,
             "seed": self.seed,
-            "lipschitz": self.lipschitz,
-            "penalty_weight": self.penalty_weight,
+            "lipschitz": keras.saving.serialize_keras_object(self.lipschitz),
         }
 
     @classmethod
@@ -713,6 +650,15 @@ class WGAN(Trainer):
             )
         if isinstance(config["n_critic"], dict):
             config["n_critic"] = schedules.get(config["n_critic"], custom_objects=custom_objects)
+        lipschitz = config.get("lipschitz", "clip")
+        if isinstance(lipschitz, dict):
+            config["lipschitz"] = keras.saving.deserialize_keras_object(lipschitz, custom_objects=custom_objects)
+        elif isinstance(lipschitz, str):
+            # Models saved before the methods were objects stored all three
+            # settings; keep those the shortcut uses.
+            for key in ("clip_value", "penalty_weight"):
+                if key not in lipschitz_methods.SETTINGS.get(lipschitz, ()):
+                    config.pop(key, None)
         return cls(**config)
 
 
@@ -779,10 +725,6 @@ def _model_input_shape(model):
     if not inputs or len(inputs) != 1:
         return None
     return tuple(inputs[0].shape)
-
-
-def _has_layer(model, layer_class):
-    return any(isinstance(layer, layer_class) for layer in model._flatten_layers())
 
 
 def _shapes_match(expected, actual):

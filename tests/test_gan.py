@@ -42,7 +42,7 @@ def test_dcgan_defaults_no_clipping_and_serialization(tmp_path):
     discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     gan = keras_wgan.GAN(generator, discriminator, latent_dim=4, seed=0)
     gan.compile()
-    assert gan.schedule.n_critic == 1 and gan.lipschitz == "none"
+    assert gan.schedule.n_critic == 1 and gan.lipschitz == keras_wgan.lipschitz.NoConstraint()
     for optimizer in (gan.generator_optimizer, gan.critic_optimizer):
         assert isinstance(optimizer, keras.optimizers.Adam) and optimizer.beta_1 == 0.5
         assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(2e-4)

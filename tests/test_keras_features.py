@@ -12,6 +12,7 @@ import pytest
 from keras import ops
 
 import keras_wgan
+from keras_wgan.lipschitz import GradientPenalty, NoConstraint, WeightClipping
 from tests.conftest import FixedNoiseWGAN, to_numpy, weights_of
 from tests.test_wgan import conv_models, linear_models, numpy_wgan, optimizers
 
@@ -78,8 +79,9 @@ def test_regularizers_are_minimized_in_every_lipschitz_method(method, two_calls)
     generator, critic, weights = regularized_linear_models(rng)
     x = rng.normal(loc=[1.0, -2.0], size=(BATCH, DIM)).astype("float32")
     noise = rng.normal(size=(2, BATCH, LATENT)).astype("float32")
-    wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=1, clip_value=0.5,
-                          lipschitz=method, penalty_weight=PENALTY, noise=noise,
+    lipschitz = {"clip": WeightClipping(0.5), "gp": GradientPenalty(PENALTY),
+                 "lp": GradientPenalty(PENALTY, one_sided=True), "none": NoConstraint()}[method]
+    wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=1, lipschitz=lipschitz, noise=noise,
                           alphas=rng.uniform(size=(1, BATCH)))
     wgan._score_in_one_call = not two_calls  # as for a critic with BatchNormalization
     wgan.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR))

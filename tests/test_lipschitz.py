@@ -248,7 +248,7 @@ def test_gradient_penalty_defaults_and_no_clipping():
         assert isinstance(optimizer, keras.optimizers.Adam)
         assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(1e-4)
         assert (optimizer.beta_1, optimizer.beta_2) == (0.0, 0.9)
-    assert wgan.penalty_weight == 10.0 and wgan.schedule.n_critic == 5
+    assert wgan.lipschitz == keras_wgan.lipschitz.GradientPenalty(10.0) and wgan.schedule.n_critic == 5
     assert all(v.constraint is None for v in critic.trainable_variables)
     real = np.random.default_rng(0).normal(size=(5 * 8 * 2, 3)).astype("float32")
     history = wgan.fit(real, batch_size=40, epochs=2, verbose=0)
@@ -332,23 +332,27 @@ def test_bad_method_and_weight():
     generator, critic = layer_norm_models()
     with pytest.raises(ValueError, match=r"`lipschitz` must be one of .*Received: lipschitz='wgan-gp'"):
         keras_wgan.WGAN(generator, critic, latent_dim=4, lipschitz="wgan-gp")
-    with pytest.raises(ValueError, match=r"`penalty_weight` must be a number > 0. Received: penalty_weight=0"):
+    with pytest.raises(ValueError, match=r"penalty weight .* must be a number > 0. Received: 0"):
         keras_wgan.WGAN(generator, critic, latent_dim=4, lipschitz="gp", penalty_weight=0)
 
 
 @pytest.mark.parametrize("lipschitz", ["gp", "spectral_norm"])
 def test_save_load_and_config(lipschitz, tmp_path):
     generator, critic = layer_norm_models(spectral=lipschitz == "spectral_norm")
-    wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, lipschitz=lipschitz, penalty_weight=5.0, seed=1)
+    settings = {"penalty_weight": 5.0} if lipschitz == "gp" else {}
+    method = {"gp": keras_wgan.lipschitz.GradientPenalty(5.0),
+              "spectral_norm": keras_wgan.lipschitz.SpectralNormalization()}[lipschitz]
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, lipschitz=lipschitz, seed=1, **settings)
     wgan.compile()
     wgan.fit(np.ones((5 * 8, 3), "float32"), batch_size=40, verbose=0)
     config = wgan.get_config()
-    assert (config["lipschitz"], config["penalty_weight"]) == (lipschitz, 5.0)
+    assert keras.saving.deserialize_keras_object(config["lipschitz"]) == method
+    assert "penalty_weight" not in config and "clip_value" not in config
     path = str(tmp_path / "m.keras")
     wgan.save(path)
     loaded = keras.models.load_model(path)
     # Through JSON: the saved file turns tuples (build shapes) into lists.
-    assert loaded.lipschitz == lipschitz
+    assert loaded.lipschitz == method
     assert json.loads(json.dumps(loaded.get_config())) == json.loads(json.dumps(config))
     for a, b in zip(wgan.weights, loaded.weights):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))

@@ -73,8 +73,9 @@ def points_wgan(n_critic=N_CRITIC, lipschitz="clip", clip_value=0.5, generator_o
         [keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2)])
     if critic is None:
         critic = named_critic()
-    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=n_critic, clip_value=clip_value,
-                           lipschitz=lipschitz, seed=0)
+    settings = {"clip_value": clip_value} if lipschitz == "clip" else {}
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=n_critic, lipschitz=lipschitz,
+                           seed=0, **settings)
     wgan.compile(generator_optimizer or keras.optimizers.RMSprop(1e-3),
                  critic_optimizer or keras.optimizers.RMSprop(1e-3), **compile_kwargs)
     return wgan

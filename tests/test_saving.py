@@ -73,7 +73,7 @@ def test_get_config_round_trip():
         config = wgan.get_config()
         again = keras_wgan.WGAN.from_config(config)
         assert again.get_config() == config
-        assert again.latent_dim == 8 and again.clip_value == 0.02 and again.seed == 9
+        assert again.latent_dim == 8 and again.lipschitz.clip_value == 0.02 and again.seed == 9
         assert repr(again.schedule) == repr(wgan.schedule)
         z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
         assert again(z).shape == (2, 8, 8, 1)

@@ -237,6 +237,12 @@ class Method:
     penalty_weight: float = 10.0
     lr_decay: bool = False  # linearly to 0 over the run, as WGAN-GP's image code does
 
+    def lipschitz_method(self):
+        """The library's Lipschitz method with this method's setting."""
+        settings = {"clip_value": self.clip_value, "penalty_weight": self.penalty_weight}
+        takes = keras_wgan.lipschitz.SETTINGS.get(self.lipschitz, ())
+        return keras_wgan.lipschitz.get(self.lipschitz, **{k: v for k, v in settings.items() if k in takes})
+
     def build_optimizer(self, name, steps=None):
         """The optimizer of one network; `steps`: its updates in the run
         (needed with `lr_decay`)."""
@@ -279,8 +285,8 @@ def build_toy_model(method: Method, seed: int, iterations: int | None = None, wi
         model = keras_wgan.GAN(generator, critic, latent_dim=2, n_critic=method.n_critic, seed=seed)
     else:
         model = keras_wgan.WGAN(
-            generator, critic, latent_dim=2, n_critic=method.n_critic, clip_value=method.clip_value,
-            lipschitz=method.lipschitz, penalty_weight=method.penalty_weight, seed=seed,
+            generator, critic, latent_dim=2, n_critic=method.n_critic,
+            lipschitz=method.lipschitz_method(), seed=seed,
         )
     updates = updates_per_optimizer(model.schedule, iterations) if iterations else {}
     model.compile(*(method.build_optimizer(name, updates.get(name))

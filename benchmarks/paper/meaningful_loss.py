@@ -80,8 +80,7 @@ def build_mnist_model(method, seed):
         model = keras_wgan.GAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=1, seed=seed)
     else:
         model = keras_wgan.WGAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=method.n_critic,
-                                clip_value=method.clip_value, lipschitz=method.lipschitz,
-                                penalty_weight=method.penalty_weight, seed=seed)
+                                lipschitz=method.lipschitz_method(), seed=seed)
     model.compile(method.build_optimizer("generator_optimizer"), method.build_optimizer("critic_optimizer"))
     return model
 
