@@ -54,6 +54,15 @@ class LipschitzMethod:
     #: Whether `penalty` adds a term to the critic's loss (logged as
     #: `gradient_penalty`).
     penalized = False
+    #: Whether the method works with batch normalization in the critic (the
+    #: training program's DCGAN critic has it only then).
+    supports_batch_norm = True
+
+    def prepare_critic(self, critic):
+        """The critic to give the WGAN, made from a plain one (the training
+        program's networks): the same critic unless the method needs
+        another (spectral normalization wraps its layers)."""
+        return critic
 
     def configure(self, wgan):
         """Sets up and checks `wgan.critic` (built) when the WGAN is built."""
@@ -157,6 +166,7 @@ class GradientPenalty(LipschitzMethod):
     """
 
     penalized = True
+    supports_batch_norm = False  # it breaks the per-sample gradient
 
     def __init__(self, weight: float = 10.0, one_sided: bool = False):
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
@@ -214,6 +224,12 @@ class SpectralNormalization(LipschitzMethod):
     """
 
     name = "spectral_norm"
+
+    def prepare_critic(self, critic):
+        """`keras_wgan.spectral_normalize(critic)`."""
+        from keras_wgan.spectral_normalization import spectral_normalize
+
+        return spectral_normalize(critic)
 
     def configure(self, wgan):
         if not has_layer(wgan.critic, keras.layers.SpectralNormalization):

@@ -212,6 +212,7 @@ def _n_critic(config):
 def build_models(config: Config, sample_shape):
     """The generator and critic of a resolved configuration."""
     seed = config.seed
+    method = keras_wgan.lipschitz.get(config.lipschitz)
     if config.architecture == "toy":
         generator = models.toy_generator(config.latent_dim, sample_shape[-1], hidden=config.width, seed=seed)
         critic = models.toy_critic(sample_shape[-1], hidden=config.width, seed=seed + 1)
@@ -225,11 +226,9 @@ def build_models(config: Config, sample_shape):
         size, channels = sample_shape[0], sample_shape[-1]
         generator = models.dcgan_generator(size, config.latent_dim, channels, config.width, seed=seed)
         critic = models.dcgan_critic(
-            size, channels, config.width, batch_norm=config.lipschitz not in ("gp", "lp"), seed=seed + 1
+            size, channels, config.width, batch_norm=method.supports_batch_norm, seed=seed + 1
         )
-    if config.lipschitz == "spectral_norm":
-        critic = keras_wgan.spectral_normalize(critic)
-    return generator, critic
+    return generator, method.prepare_critic(critic)
 
 
 def build_wgan(config: Config, sample_shape):

@@ -167,3 +167,21 @@ def test_training_program_passes_each_method_its_own_setting():
         resolve(Config(penalty_weight=1.0))
     with pytest.raises(ValueError, match=r"^--clip_value does not apply to --model=gan"):
         resolve(Config(model="gan", clip_value=0.05))
+
+
+def test_each_method_prepares_the_training_programs_critic():
+    from keras_wgan.train import build_models
+
+    def layers(config):
+        _, critic = build_models(resolve(config), (16, 16, 1))
+        return {type(layer).__name__ for layer in critic._flatten_layers()}
+
+    images = dict(dataset="data.npz", architecture="dcgan", image_size=16, width=8)
+    assert "BatchNormalization" in layers(Config(**images))  # clipping, as in the paper's DCGAN
+    for method in ("gp", "lp"):  # batch normalization breaks the per-sample gradient
+        assert "BatchNormalization" not in layers(Config(lipschitz=method, **images))
+    normalized = layers(Config(lipschitz="spectral_norm", **images))
+    assert "SpectralNormalization" in normalized and "BatchNormalization" in normalized
+    generator, critic = models()
+    assert SpectralNormalization().prepare_critic(critic) is not critic
+    assert WeightClipping().prepare_critic(critic) is critic

@@ -279,8 +279,7 @@ def build_toy_model(method: Method, seed: int, iterations: int | None = None, wi
     `iterations` generator iterations."""
     generator = models.toy_generator(2, 2, hidden=width, seed=seed)
     critic = models.toy_critic(2, hidden=width, seed=seed + 1)
-    if method.lipschitz == "spectral_norm":
-        critic = keras_wgan.spectral_normalize(critic)
+    critic = method.lipschitz_method().prepare_critic(critic)
     if method.model == "gan":
         model = keras_wgan.GAN(generator, critic, latent_dim=2, n_critic=method.n_critic, seed=seed)
     else:

@@ -74,8 +74,7 @@ def load_mnist():
 def build_mnist_model(method, seed):
     generator = models.mlp_generator((28, 28, 1), MNIST_LATENT, hidden=MNIST_WIDTH, output_activation="tanh", seed=seed)
     critic = models.mlp_critic((28, 28, 1), hidden=MNIST_WIDTH, seed=seed + 1)
-    if method.lipschitz == "spectral_norm":
-        critic = keras_wgan.spectral_normalize(critic)
+    critic = method.lipschitz_method().prepare_critic(critic)
     if method.model == "gan":
         model = keras_wgan.GAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=1, seed=seed)
     else:
