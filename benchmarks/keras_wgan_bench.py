@@ -29,14 +29,14 @@ class Variant:
             `steps_per_execution`).
         data: `"tf.data"` (a `tf.data.Dataset`, as `keras_wgan.data` gives)
             or `"numpy"` (a Python generator of NumPy batches).
-        unroll: Whether TensorFlow's compiled step unrolls the critic
-            iterations (`UnrolledWGAN`) instead of a `tf.while_loop`.
+        unroll: `WGAN(unroll_critic_loop=...)`: None, the library's
+            default (unrolled up to 10 critic iterations), True or False.
     """
 
     name: str
     compile: tuple = ()  # (key, value) pairs, so that the variant stays hashable
     data: str = "tf.data"
-    unroll: bool = False
+    unroll: bool | None = None
 
     @property
     def compile_kwargs(self) -> dict:
@@ -69,27 +69,6 @@ def get_variant(name: str, backend: str | None = None) -> Variant:
     return VARIANTS[name](backend)
 
 
-def tf_constant(i):
-    import tensorflow as tf
-
-    return tf.constant(i, "int32")
-
-
-class UnrolledWGAN(keras_wgan.WGAN):
-    """A WGAN whose TensorFlow step unrolls its critic iterations (a Python
-    loop in the `tf.function`) instead of running a `tf.while_loop`, as the
-    TensorFlow reference does. keras_wgan's JAX trainer already unrolls
-    short critic loops (XLA:CPU runs convolutions inside a rolled loop far
-    slower); PyTorch's eager loop is unchanged."""
-
-    def _repeat(self, n, body):
-        if keras.backend.backend() == "tensorflow":
-            for i in range(n):
-                body(tf_constant(i))
-        else:
-            super()._repeat(n, body)
-
-
 class FixedNoise:
     """Mixed into a WGAN class: the noise comes from a table
     `(draws, batch, latent_dim)`, row after row, so that a reference can be
@@ -118,10 +97,6 @@ class FixedNoiseWGAN(FixedNoise, keras_wgan.WGAN):
     pass
 
 
-class FixedNoiseUnrolledWGAN(FixedNoise, UnrolledWGAN):
-    pass
-
-
 def build_wgan(workload, variant=DEFAULT, seed=0, weights=None, noise=None, n_critic=None):
     """A compiled WGAN of `workload`, of the variant's class and options.
 
@@ -140,13 +115,11 @@ def build_wgan(workload, variant=DEFAULT, seed=0, weights=None, noise=None, n_cr
         generator.set_weights(weights[0])
         critic.set_weights(weights[1])
     kwargs = dict(latent_dim=workload.latent_dim, n_critic=n_critic or workload.n_critic,
-                  clip_value=workload.clip_value, seed=seed)
+                  clip_value=workload.clip_value, seed=seed, unroll_critic_loop=variant.unroll)
     if noise is not None:
-        cls = FixedNoiseUnrolledWGAN if variant.unroll else FixedNoiseWGAN
-        wgan = cls(generator, critic, noise=noise, **kwargs)
+        wgan = FixedNoiseWGAN(generator, critic, noise=noise, **kwargs)
     else:
-        cls = UnrolledWGAN if variant.unroll else keras_wgan.WGAN
-        wgan = cls(generator, critic, **kwargs)
+        wgan = keras_wgan.WGAN(generator, critic, **kwargs)
     wgan.compile(**variant.compile_kwargs)
     return wgan
 

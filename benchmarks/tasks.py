@@ -249,8 +249,8 @@ def measure_step_times(workload, variants=("default",), seed=0) -> list:
 
 def _options(variant):
     options = {"data": variant.data, **variant.compile_kwargs}
-    if variant.unroll:
-        options["unrolled_critic_loop"] = True
+    if variant.unroll is not None:
+        options["unroll_critic_loop"] = variant.unroll
     return options
 
 

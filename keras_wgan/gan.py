@@ -37,7 +37,7 @@ class GAN(WGAN):
     ```
     """
 
-    def __init__(self, generator, discriminator=None, latent_dim=None, n_critic=1, seed=None, **kwargs):
+    def __init__(self, generator, discriminator=None, *, latent_dim=None, n_critic=1, seed=None, **kwargs):
         # `critic` is accepted too, so that WGAN's configs and call sites fit.
         discriminator = kwargs.pop("critic", discriminator)
         kwargs.pop("lipschitz", None)

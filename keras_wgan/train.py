@@ -242,7 +242,7 @@ def build_wgan(config: Config, sample_shape):
             penalty_weight=config.penalty_weight, seed=config.seed,
         )
     updates = updates_per_optimizer(model.schedule, config.generator_iterations)
-    optimizers = []
+    optimizers = {}
     for name, lr in (("generator_optimizer", config.lr_generator), ("critic_optimizer", config.lr_critic)):
         optimizer = model.build_default_optimizer(name)
         settings = optimizer.get_config()
@@ -250,8 +250,8 @@ def build_wgan(config: Config, sample_shape):
             settings["learning_rate"] = lr
         if config.lr_decay == "linear":
             settings["learning_rate"] = linear_decay(settings["learning_rate"], updates[name])
-        optimizers.append(type(optimizer).from_config(settings))
-    model.compile(*optimizers)
+        optimizers[name] = type(optimizer).from_config(settings)
+    model.compile(**optimizers)
     return model
 
 

@@ -45,7 +45,7 @@ def main():
     with scope:
         generator, critic, weights = linear_models(rng)
         wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, clip_value=0.05, noise=noise)
-        wgan.compile(*optimizers(1e-3))
+        wgan.compile(**optimizers(1e-3))
     history = wgan.fit(real, batch_size=N_CRITIC * BATCH, shuffle=False, verbose=0)
     # JAX's DataParallel keeps the global batch (jit over sharded arrays).
     reference = real if BACKEND == "jax" else replica_order(real)

@@ -21,7 +21,8 @@ def small_wgan(seed=0):
     generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)])
     critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, n_critic=2, seed=seed)
-    wgan.compile(keras.optimizers.RMSprop(1e-3), keras.optimizers.RMSprop(1e-3))
+    wgan.compile(generator_optimizer=keras.optimizers.RMSprop(1e-3),
+                 critic_optimizer=keras.optimizers.RMSprop(1e-3))
     return wgan
 
 
@@ -96,7 +97,8 @@ def decode(png_bytes):
 def test_sample_grid_every_n_iterations_and_at_the_end(tmp_path):
     wgan = image_wgan()
     # A fast generator, so that the grids of different iterations differ.
-    wgan.compile(keras.optimizers.RMSprop(1e-2), keras.optimizers.RMSprop(1e-2))
+    wgan.compile(generator_optimizer=keras.optimizers.RMSprop(1e-2),
+                 critic_optimizer=keras.optimizers.RMSprop(1e-2))
     callback = SampleGrid(str(tmp_path / "samples"), every_n_iterations=2, num_samples=9, seed=3)
     seen = GridsSeen(9, 3)
     wgan.fit(np.zeros((2 * 4 * 5, 8, 8, 1), "float32"), batch_size=8, verbose=0,

@@ -75,7 +75,14 @@ def test_compile_rejects_loss_and_shared_optimizer():
         wgan.compile(loss="mse")
     optimizer = keras.optimizers.Adam()
     with pytest.raises(ValueError, match=r"two different optimizer instances"):
-        wgan.compile(optimizer, optimizer)
+        wgan.compile(generator_optimizer=optimizer, critic_optimizer=optimizer)
+    # keras-io's WGAN-GP example passes the discriminator's optimizer first:
+    # the order is never guessed.
+    with pytest.raises(TypeError, match=r"^WGAN.compile\(\) takes the optimizers by keyword: "
+                       r"compile\(generator_optimizer=..., critic_optimizer=...\). Received 2 positional arguments.$"):
+        wgan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given"):
+        keras_wgan.WGAN(dense(4, 2), dense(2, 1), 4)  # latent_dim and the rest by keyword
     with pytest.raises(ValueError, match=r"mixed_bfloat16"):
         keras.config.set_dtype_policy("mixed_float16")
         wgan.compile()

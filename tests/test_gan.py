@@ -26,7 +26,8 @@ def test_objectives_match_numpy_for_a_linear_discriminator():
     discriminator.set_weights([wd, bd])
     noise = rng.normal(size=(2, 8, 3)).astype("float32")
     gan = FixedNoiseGAN(generator, discriminator, latent_dim=3, noise=noise)
-    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))  # measure only
+    gan.compile(generator_optimizer=keras.optimizers.SGD(0.0),
+                critic_optimizer=keras.optimizers.SGD(0.0))  # measure only
     real = rng.normal(size=(8, 2)).astype("float32")
     history = gan.fit(real, batch_size=8, shuffle=False, verbose=0)
     d = lambda x: (x @ wd + bd)[:, 0]

@@ -84,7 +84,8 @@ def test_regularizers_are_minimized_in_every_lipschitz_method(method, two_calls)
     wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=1, lipschitz=lipschitz, noise=noise,
                           alphas=rng.uniform(size=(1, BATCH)))
     wgan._score_in_one_call = not two_calls  # as for a critic with BatchNormalization
-    wgan.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(LR),
+                 critic_optimizer=keras.optimizers.SGD(LR))
     logs = wgan.fit(x, batch_size=BATCH, shuffle=False, verbose=0).history
 
     expected, critic_loss, generator_loss = numpy_regularized_step(
@@ -105,7 +106,8 @@ def test_regularizers_are_minimized_with_spectral_normalization():
     bias = [v for v in critic.trainable_variables if v.name == "bias"][0]
     bias.assign(weights["bd"])
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=LATENT, n_critic=1, lipschitz="spectral_norm", seed=0)
-    wgan.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(LR),
+                 critic_optimizer=keras.optimizers.SGD(LR))
     wgan.fit(rng.normal(size=(BATCH, DIM)).astype("float32"), batch_size=BATCH, verbose=0)
     np.testing.assert_allclose(to_numpy(bias), weights["bd"] * (1 - 2 * LR * L2_BIAS), rtol=1e-6)
 
@@ -134,7 +136,8 @@ def test_add_loss_of_the_critic_is_minimized(two_calls):
     noise = rng.normal(size=(2, BATCH, LATENT)).astype("float32")
     wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=1, lipschitz="none", noise=noise)
     wgan._score_in_one_call = not two_calls  # as for a critic with BatchNormalization
-    wgan.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(LR),
+                 critic_optimizer=keras.optimizers.SGD(LR))
     logs = wgan.fit(x, batch_size=BATCH, shuffle=False, verbose=0).history
 
     wd, bd = weights["wd"].astype("float64"), weights["bd"].astype("float64")
@@ -156,7 +159,7 @@ def bn_wgan(lipschitz):
     keras.utils.set_random_seed(3)
     generator, critic = conv_models()
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=2, seed=5, lipschitz=lipschitz)
-    wgan.compile(*optimizers(1e-3))
+    wgan.compile(**optimizers(1e-3))
     return wgan
 
 
@@ -275,7 +278,7 @@ def test_mixed_bfloat16_trains_as_float32_does_within_bfloat16_precision():
     noise = rng.normal(size=(steps * (n_critic + 1), BATCH, LATENT)).astype("float32")
     wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=n_critic, clip_value=clip,
                           noise=noise, dtype="mixed_bfloat16")
-    wgan.compile(*optimizers(lr))
+    wgan.compile(**optimizers(lr))
     history = wgan.fit(real, batch_size=n_critic * BATCH, shuffle=False, verbose=0)
     assert keras.backend.standardize_dtype(critic(real[:2]).dtype) == "bfloat16"
     for v in critic.trainable_variables + generator.trainable_variables:

@@ -105,7 +105,8 @@ def train_for_parity(lipschitz):
     # and PyTorch's do. That component changes nothing the critic computes,
     # so W is compared without its row means; but Adam divides every element
     # by its own gradient magnitude and would spread it to every element.
-    wgan.compile(keras.optimizers.SGD(2e-3, momentum=0.9), keras.optimizers.SGD(2e-3, momentum=0.9))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(2e-3, momentum=0.9),
+                 critic_optimizer=keras.optimizers.SGD(2e-3, momentum=0.9))
     history = wgan.fit(real, batch_size=n_critic * batch, shuffle=False, verbose=0)
     logs = {k: float(v[-1]) for k, v in history.history.items()}
     # The counters are model variables (not logs); the golden numbers keep them.
@@ -275,7 +276,8 @@ def test_gradient_penalty_defaults_and_no_clipping():
 def test_spectral_normalization_keeps_the_kernels_spectral_norm_near_one():
     generator, critic = layer_norm_models(spectral=True)
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, lipschitz="spectral_norm", seed=0)
-    wgan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    wgan.compile(generator_optimizer=keras.optimizers.Adam(1e-4),
+                 critic_optimizer=keras.optimizers.Adam(1e-4))
     real = np.random.default_rng(0).normal(size=(5 * 8 * 10, 3)).astype("float32")
     wgan.fit(real, batch_size=40, epochs=3, verbose=0)
     wrapped = [layer for layer in critic.layers if isinstance(layer, keras.layers.SpectralNormalization)]

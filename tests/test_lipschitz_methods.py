@@ -74,7 +74,8 @@ def test_an_object_and_its_shortcut_train_alike():
     for method, settings in (("lp", {"penalty_weight": 3.0}), (GradientPenalty(3.0, one_sided=True), {})):
         generator, critic = models()
         wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, lipschitz=method, seed=3, **settings)
-        wgan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        wgan.compile(generator_optimizer=keras.optimizers.SGD(0.1),
+                     critic_optimizer=keras.optimizers.SGD(0.1))
         history = wgan.fit(real, batch_size=40, shuffle=False, verbose=0).history
         assert history["gradient_penalty"][0] > 0  # the penalty is on: large random weights
         weights.append([to_numpy(v) for v in wgan.weights])
@@ -142,7 +143,8 @@ class KernelMaxNorm(lipschitz.LipschitzMethod):
 def test_a_method_of_ones_own_plugs_in(tmp_path):
     generator, critic = models()
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, lipschitz=KernelMaxNorm(0.5), seed=0)
-    wgan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(1.0),
+                 critic_optimizer=keras.optimizers.SGD(1.0))
     real = np.random.default_rng(2).normal(3.0, size=(40, 3)).astype("float32")
     wgan.fit(real, batch_size=40, epochs=3, shuffle=False, verbose=0)
     for layer in (critic.get_layer("h"), critic.get_layer("out")):

@@ -76,8 +76,8 @@ def points_wgan(n_critic=N_CRITIC, lipschitz="clip", clip_value=0.5, generator_o
     settings = {"clip_value": clip_value} if lipschitz == "clip" else {}
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=n_critic, lipschitz=lipschitz,
                            seed=0, **settings)
-    wgan.compile(generator_optimizer or keras.optimizers.RMSprop(1e-3),
-                 critic_optimizer or keras.optimizers.RMSprop(1e-3), **compile_kwargs)
+    wgan.compile(generator_optimizer=generator_optimizer or keras.optimizers.RMSprop(1e-3),
+                 critic_optimizer=critic_optimizer or keras.optimizers.RMSprop(1e-3), **compile_kwargs)
     return wgan
 
 
@@ -397,7 +397,8 @@ def test_sample_grids_and_a_linear_critics_input_gradient_norms(tmp_path):
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, n_critic=N_CRITIC, clip_value=0.1, seed=0)
     # A fast generator (the grids differ from one iteration to the next)
     # and a fast critic (its weights move).
-    wgan.compile(keras.optimizers.RMSprop(3e-2), keras.optimizers.RMSprop(2e-2))
+    wgan.compile(generator_optimizer=keras.optimizers.RMSprop(3e-2),
+                 critic_optimizer=keras.optimizers.RMSprop(2e-2))
 
     def record(model):
         return {"grid": image_grid(model.generate(9, seed=3)),

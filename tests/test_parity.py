@@ -52,8 +52,8 @@ def run_parity_training():
     noise = rng.normal(size=(STEPS * (N_CRITIC + 1), BATCH, LATENT)).astype("float32")
     wgan = FixedNoiseWGAN(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, clip_value=0.25, noise=noise)
     wgan.compile(
-        keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
-        keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
+        generator_optimizer=keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
+        critic_optimizer=keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
     )
     history = wgan.fit(real, batch_size=N_CRITIC * BATCH, shuffle=False, verbose=0)
     logs = {k: float(v[-1]) for k, v in history.history.items()}

@@ -16,8 +16,8 @@ def make_wgan(n_critic=2):
     generator, critic = conv_models()
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=n_critic, seed=5)
     wgan.compile(
-        keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
-        keras.optimizers.Adam(1e-3, beta_1=0.5),
+        generator_optimizer=keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16),
+        critic_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
     )
     return wgan
 

@@ -67,7 +67,9 @@ def numpy_wgan(weights, real, noise, n_critic, clip, lr, steps):
 
 
 def optimizers(lr):
-    return [keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16) for _ in range(2)]
+    """The paper's RMSProp for both networks, as `compile`'s keyword arguments."""
+    return {name: keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16)
+            for name in ("generator_optimizer", "critic_optimizer")}
 
 
 @pytest.mark.parametrize("n_critic", [1, 3])
@@ -80,7 +82,7 @@ def test_training_matches_numpy_algorithm_1(n_critic):
     wgan = FixedNoiseWGAN(
         generator, critic, latent_dim=LATENT, n_critic=n_critic, clip_value=clip, noise=noise
     )
-    wgan.compile(*optimizers(lr))
+    wgan.compile(**optimizers(lr))
     counters = CounterLog()
     history = wgan.fit(
         real, batch_size=n_critic * BATCH, shuffle=False, epochs=1, verbose=0, callbacks=[counters]
@@ -144,7 +146,7 @@ def conv_models():
 def test_every_critic_variable_is_clipped_after_training():
     generator, critic = conv_models()
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=8, n_critic=2, clip_value=0.01, seed=0)
-    wgan.compile(*optimizers(1e-2))
+    wgan.compile(**optimizers(1e-2))
     real = np.random.default_rng(0).uniform(-1, 1, size=(2 * 8 * 5, 8, 8, 1)).astype("float32")
     wgan.fit(real, batch_size=16, epochs=1, verbose=0)
     names = set()
@@ -219,7 +221,8 @@ def test_each_step_draws_fresh_noise():
     generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=4, n_critic=1, seed=3)
-    wgan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(0.0),
+                 critic_optimizer=keras.optimizers.SGD(0.0))
     history = wgan.fit(np.ones((4 * 4, 2), "float32"), batch_size=4, epochs=4, verbose=0)
     losses = history.history["critic_loss"]
     assert len(set(np.round(losses, 9))) == 4, losses
@@ -295,7 +298,8 @@ def test_subclassed_and_functional_models_train():
     functional = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     for generator in (SubclassedGenerator(), functional):
         wgan = keras_wgan.WGAN(generator, SubclassedCritic(), latent_dim=4, n_critic=2, seed=0)
-        wgan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        wgan.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
+                     critic_optimizer=keras.optimizers.Adam(1e-3))
         before = [to_numpy(v).copy() for v in generator.trainable_variables]
         counters = CounterLog()
         wgan.fit(np.ones((2 * 8 * 3, 2), "float32"), batch_size=16, verbose=0, callbacks=[counters])
@@ -313,7 +317,8 @@ def test_a_generator_without_weights_trains_the_critic_only():
     generator = keras.Model(z, keras.layers.Lambda(lambda t: t + 3.0, output_shape=(2,))(z))
     critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=2, clip_value=1.0, seed=0)
-    wgan.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(0.01),
+                 critic_optimizer=keras.optimizers.SGD(0.01))
     critic.layers[0].kernel.assign(np.zeros((2, 1), "float32"))
     real = np.zeros((8, 2), "float32")
     logs = wgan.fit(real, batch_size=4, epochs=1, shuffle=False, verbose=0).history
@@ -361,7 +366,7 @@ def test_fakes_of_a_step_come_from_one_generator_call_unless_batch_norm(batch_no
         for model in (generator, critic):
             model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
         wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=3, clip_value=0.5, seed=3)
-        wgan.compile(*optimizers(1e-2))
+        wgan.compile(**optimizers(1e-2))
         return wgan
 
     one_call, per_iteration = build(), build()

@@ -288,8 +288,8 @@ def build_toy_model(method: Method, seed: int, iterations: int | None = None, wi
             lipschitz=method.lipschitz_method(), seed=seed,
         )
     updates = updates_per_optimizer(model.schedule, iterations) if iterations else {}
-    model.compile(*(method.build_optimizer(name, updates.get(name))
-                    for name in ("generator_optimizer", "critic_optimizer")))
+    model.compile(**{name: method.build_optimizer(name, updates.get(name))
+                     for name in ("generator_optimizer", "critic_optimizer")})
     return model
 
 

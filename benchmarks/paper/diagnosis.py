@@ -101,7 +101,8 @@ def gradient_check(lipschitz, width=16, batch=64, penalty_weight=10.0, eps=1e-6)
     critic.set_weights([rng.normal(0, 0.7, w.shape).astype("float32") for w in critic.get_weights()])
     wgan = _FixedAlphaWGAN(generator, critic, latent_dim=2, n_critic=1, lipschitz=lipschitz,
                            penalty_weight=penalty_weight, alpha=alpha)
-    wgan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(1.0))
+    wgan.compile(generator_optimizer=keras.optimizers.SGD(0.0),
+                 critic_optimizer=keras.optimizers.SGD(1.0))
     before = critic.get_weights()
     wgan.fit(real, batch_size=batch, epochs=1, shuffle=False, verbose=0)
     library = np.concatenate([(b - a).ravel() for b, a in zip(before, critic.get_weights())])

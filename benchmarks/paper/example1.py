@@ -74,7 +74,8 @@ def build(kind, seed=0):
     critic = models.toy_critic(2, hidden=64, seed=seed)
     n_critic = 1 if cls is keras_wgan.GAN else N_CRITIC
     model = cls(generator, critic, latent_dim=2, n_critic=n_critic, seed=seed, **kwargs)
-    model.compile(optimizer("generator_optimizer"), optimizer("critic_optimizer"))
+    model.compile(generator_optimizer=optimizer("generator_optimizer"),
+                  critic_optimizer=optimizer("critic_optimizer"))
     return model, translation
 
 

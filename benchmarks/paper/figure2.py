@@ -42,7 +42,8 @@ def train(kind, real_mean, real_std, fake_mean, fake_std, iterations, seed=0):
     else:  # the paper's critic: weight clipping and RMSProp
         model = keras_wgan.WGAN(generator, critic, latent_dim=1, n_critic=5, clip_value=0.05, seed=seed)
         optimizer = lambda name: keras.optimizers.RMSprop(5e-4, rho=0.99, epsilon=1e-16, name=name)
-    model.compile(optimizer("generator_optimizer"), optimizer("critic_optimizer"))
+    model.compile(generator_optimizer=optimizer("generator_optimizer"),
+                  critic_optimizer=optimizer("critic_optimizer"))
     rng = np.random.default_rng(seed)
     real = (real_mean + real_std * rng.standard_normal((iterations * BATCH, 1))).astype("float32")
     history = model.fit(real, batch_size=model.schedule.n_critic * BATCH, epochs=1, shuffle=False, verbose=0)

@@ -80,7 +80,8 @@ def build_mnist_model(method, seed):
     else:
         model = keras_wgan.WGAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=method.n_critic,
                                 lipschitz=method.lipschitz_method(), seed=seed)
-    model.compile(method.build_optimizer("generator_optimizer"), method.build_optimizer("critic_optimizer"))
+    model.compile(generator_optimizer=method.build_optimizer("generator_optimizer"),
+                  critic_optimizer=method.build_optimizer("critic_optimizer"))
     return model
 
 

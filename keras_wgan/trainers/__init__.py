@@ -1,10 +1,10 @@
 """The one place that picks the backend-specific trainer.
 
-Each trainer is a small `keras.Model` subclass holding only what differs
-between backends: how to minimize a loss with an optimizer, how to compute
-without gradients, how to repeat a stateful function in a compiled loop, how
-to run one conditionally, and the noise's seed generator (distinct noise per
-replica under `tf.distribute`).
+Each trainer implements `base.BackendTrainer`, the contract that holds
+only what differs between backends: how to minimize a loss with an
+optimizer, how to compute without gradients, how to repeat a stateful
+function in a compiled loop, how to run one conditionally, and the noise's
+seed generator (distinct noise per replica under `tf.distribute`).
 Everything else is written once, in `keras.ops`, in `keras_wgan/wgan.py`.
 """
 

@@ -14,8 +14,7 @@ import jax
 import keras
 from keras import ops
 
-# Critic loops up to this length are unrolled in the compiled step.
-MAX_UNROLLED_ITERATIONS = 10
+from keras_wgan.trainers.base import BackendTrainer
 
 
 class _StraightThroughScope(keras.StatelessScope):
@@ -61,7 +60,7 @@ def _assign(variables, values):
             variable.assign(value)
 
 
-class JAXTrainer(keras.Model):
+class JAXTrainer(BackendTrainer):
     def _noise_seed_generator(self, seed, name):
         # Under keras.distribution the step sees the global batch, whose
         # draws are distinct per device by construction.
@@ -135,16 +134,12 @@ class JAXTrainer(keras.Model):
         _assign(variables, new_values)
         return gradient
 
-    def _repeat(self, n, body):
+    def _repeat(self, n, body, unroll):
         variables = self._state_variables()
 
         def step(i, values):
             return _pure(lambda: body(i), variables)(values)[1]
 
-        # Unrolled: XLA:CPU runs convolutions inside a rolled loop many times
-        # slower (a DCGAN-32 generator iteration ~25x, see benchmarks/RESULTS.md);
-        # a long loop (n_critic=100) stays rolled to keep compilation short.
-        unroll = n <= MAX_UNROLLED_ITERATIONS
         values = jax.lax.fori_loop(0, n, step, [v.value for v in variables], unroll=unroll)
         _assign(variables, values)
 

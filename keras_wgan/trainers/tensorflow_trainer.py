@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_wgan.trainers.base import BackendTrainer
+
 
 def fold_in_replica(seed, replica):
     """The seed that replica `replica` draws with in place of `seed` (a
@@ -49,7 +51,7 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
         return fold_in_replica(seed, replica if static is None else int(static))
 
 
-class TensorFlowTrainer(keras.Model):
+class TensorFlowTrainer(BackendTrainer):
     def _noise_seed_generator(self, seed, name):
         return ReplicaSeedGenerator(seed, name=name)
 
@@ -82,11 +84,11 @@ class TensorFlowTrainer(keras.Model):
             scores = fn(x)
         return tape.gradient(scores, x)
 
-    def _repeat(self, n, body):
-        if tf.distribute.has_strategy():
-            # A strategy's optimizer update synchronizes the replicas
-            # (merge_call), which TensorFlow does not allow inside a
-            # while_loop: unroll the n_critic iterations instead.
+    def _repeat(self, n, body, unroll):
+        if unroll or tf.distribute.has_strategy():
+            # Under a strategy always: its optimizer update synchronizes the
+            # replicas (merge_call), which TensorFlow does not allow inside
+            # a while_loop.
             for i in range(n):
                 body(tf.constant(i, "int32"))
             return

@@ -3,8 +3,10 @@
 import keras
 import torch
 
+from keras_wgan.trainers.base import BackendTrainer
 
-class TorchTrainer(keras.Model):
+
+class TorchTrainer(BackendTrainer):
     def _noise_seed_generator(self, seed, name):
         return keras.random.SeedGenerator(seed, name=name)
 
@@ -41,8 +43,8 @@ class TorchTrainer(keras.Model):
             (gradient,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
         return gradient
 
-    def _repeat(self, n, body):
-        for i in range(n):
+    def _repeat(self, n, body, unroll):
+        for i in range(n):  # eager: a loop is what unrolling compiles to
             body(i)
 
     def _run_if(self, pred, fn):

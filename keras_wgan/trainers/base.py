@@ -1,0 +1,83 @@
+"""The contract between the model and a backend: what `keras_wgan/wgan.py`
+asks of each backend, and the one decision about compiled loops that is the
+same on all of them."""
+
+import keras
+
+# Critic loops up to this length are unrolled unless the model says
+# otherwise (`WGAN(unroll_critic_loop=...)`): XLA:CPU ran a DCGAN-32 critic
+# loop ~25x slower rolled than unrolled, and TensorFlow's tuned (unrolled)
+# variant was within noise of, or faster than, its `tf.while_loop`
+# (benchmarks/RESULTS.md); the paper's 100-iteration phases stay rolled to
+# keep compilation short.
+MAX_UNROLLED_ITERATIONS = 10
+
+
+def unrolls(n_critic: int, unroll_critic_loop=None) -> bool:
+    """Whether a step's loop of `n_critic` critic iterations is unrolled:
+    `unroll_critic_loop` when it is True or False, else (None) when
+    `n_critic <= MAX_UNROLLED_ITERATIONS`.
+
+    >>> unrolls(5), unrolls(100), unrolls(100, True)
+    (True, False, True)
+    """
+    if unroll_critic_loop is None:
+        return n_critic <= MAX_UNROLLED_ITERATIONS
+    return bool(unroll_critic_loop)
+
+
+class BackendTrainer(keras.Model):
+    """What each backend module of `keras_wgan/trainers/` implements: how to
+    minimize a loss, compute without gradients, take the critic's gradient
+    with respect to its input, repeat and branch inside a compiled step,
+    check a batch whose size is known only at run time, and make the noise's
+    seed generator. Each backend also defines Keras's `train_step` and
+    `test_step` (their signatures differ: JAX's take and return the state)
+    as calls of the model's `_wgan_train_step(data)` / `_wgan_test_step(data)`.
+    Everything else is written once, in `keras.ops`, in `wgan.py`.
+
+    Example (a backend module):
+
+    ```python
+    class TorchTrainer(BackendTrainer):
+        def _minimize(self, loss_fn, variables, optimizer):
+            loss, aux = loss_fn()
+            ...
+    ```
+    """
+
+    def _noise_seed_generator(self, seed, name):
+        """The `keras.random.SeedGenerator` the model draws its noise with."""
+        raise NotImplementedError
+
+    def _minimize(self, loss_fn, variables, optimizer):
+        """Runs `loss_fn() -> (loss, aux)`, applies `optimizer` to the
+        gradient of `loss` with respect to `variables` (the other variables
+        get none), keeps every state change the call made (noise, batch-norm
+        statistics), and returns `(loss, aux)`."""
+        raise NotImplementedError
+
+    def _without_gradient(self, fn):
+        """`fn()`, with no gradient flowing through its result."""
+        raise NotImplementedError
+
+    def _input_gradient(self, fn, x):
+        """The gradient of `sum(fn(x))` with respect to `x`, itself
+        differentiable (a gradient penalty is minimized)."""
+        raise NotImplementedError
+
+    def _repeat(self, n, body, unroll):
+        """Calls `body(i)` for `i = 0 .. n - 1` inside the compiled step,
+        every state change of one call seen by the next; unrolled into `n`
+        copies when `unroll` (see `unrolls`), else in a loop."""
+        raise NotImplementedError
+
+    def _run_if(self, pred, fn):
+        """Calls `fn()` (state changes kept) when the scalar `pred` is true,
+        inside the compiled step."""
+        raise NotImplementedError
+
+    def _check_splits(self, real, n, message):
+        """`real`, checked at run time to be divisible into `n` batches
+        (`message` when not), where its size is unknown while tracing."""
+        raise NotImplementedError

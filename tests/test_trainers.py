@@ -1,0 +1,74 @@
+"""The backend contract (`keras_wgan.trainers.base.BackendTrainer`) and the
+one decision about compiled loops: unrolling the critic iterations."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_wgan
+from keras_wgan.trainers import Trainer
+from keras_wgan.trainers.base import BackendTrainer, unrolls
+from tests.conftest import BACKEND, to_numpy
+
+CONTRACT = ("_noise_seed_generator", "_minimize", "_without_gradient", "_input_gradient", "_repeat",
+            "_run_if", "_check_splits")
+
+
+def test_this_backend_implements_the_whole_contract():
+    assert issubclass(Trainer, BackendTrainer)
+    missing = [name for name in CONTRACT if getattr(Trainer, name) is getattr(BackendTrainer, name)]
+    assert missing == []
+    declared = sorted(n for n in vars(BackendTrainer) if n.startswith("_") and not n.startswith("__"))
+    assert declared == sorted(CONTRACT)  # the contract lists every method a backend supplies
+
+
+def test_unrolls():
+    assert [unrolls(n) for n in (1, 5, 10, 11, 100)] == [True, True, True, False, False]
+    assert unrolls(100, True) and not unrolls(5, False)
+
+
+def train(unroll, n_critic=3, steps=4):
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="g")])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu"),
+                               keras.layers.Dense(1)])
+    rng = np.random.default_rng(0)
+    for network in (generator, critic):
+        network.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in network.get_weights()])
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, n_critic=n_critic, clip_value=0.3, seed=1,
+                           unroll_critic_loop=unroll)
+    wgan.compile(generator_optimizer=keras.optimizers.RMSprop(1e-2),
+                 critic_optimizer=keras.optimizers.RMSprop(1e-2))
+    if steps:
+        real = rng.normal(2.0, 1.0, (steps * n_critic * 16, 2)).astype("float32")
+        wgan.fit(real, batch_size=n_critic * 16, shuffle=False, verbose=0)
+    return wgan
+
+
+def test_unrolled_and_rolled_loops_train_alike():
+    models = {unroll: train(unroll) for unroll in (None, True, False)}
+    kernel = models[None].critic.get_weights()[0]
+    assert np.abs(kernel - train(None, steps=0).critic.get_weights()[0]).max() > 1e-2  # it trained
+    for unroll in (True, False):
+        for a, b in zip(models[None].weights, models[unroll].weights):
+            np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-6, atol=1e-7, err_msg=a.path)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="inspects the tf.function graph")
+@pytest.mark.parametrize("unroll, n_critic, loops", [(None, 3, 0), (False, 3, 1), (True, 12, 0), (None, 12, 1)])
+def test_tensorflow_graph_holds_a_loop_only_when_rolled(unroll, n_critic, loops):
+    import tensorflow as tf
+
+    wgan = train(unroll, n_critic, steps=0)
+    batch = tf.TensorSpec((n_critic * 16, 2), "float32")
+    graph = tf.function(wgan.train_step).get_concrete_function(batch).graph
+    types = [op.type for op in graph.get_operations()]
+    assert types.count("While") + types.count("StatelessWhile") == loops
+
+
+def test_option_is_checked_and_saved():
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"`unroll_critic_loop` must be None .* Received: unroll_critic_loop=1$"):
+        keras_wgan.WGAN(generator, critic, latent_dim=2, unroll_critic_loop=1)
+    wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, unroll_critic_loop=False)
+    assert keras_wgan.WGAN.from_config(wgan.get_config()).unroll_critic_loop is False
