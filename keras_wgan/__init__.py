@@ -4,6 +4,7 @@ Keras 3, on the TensorFlow, JAX and PyTorch backends."""
 from keras_wgan import lipschitz
 from keras_wgan import losses
 from keras_wgan import schedules
+from keras_wgan.adversarial import AdversarialModel
 from keras_wgan.constraints import WeightClip
 from keras_wgan.gan import GAN
 from keras_wgan.schedules import ConstantSchedule
@@ -31,6 +32,7 @@ def __getattr__(name):
 __all__ = [
     "WGAN",
     "GAN",
+    "AdversarialModel",
     "WeightClip",
     "CriticSchedule",
     "ConstantSchedule",

@@ -3,16 +3,16 @@
 import keras
 from keras import ops
 
-from keras_wgan.wgan import WGAN
+from keras_wgan.adversarial import AdversarialModel
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
-class GAN(WGAN):
+class GAN(AdversarialModel):
     """The non-saturating GAN (Goodfellow et al. 2014) with the DCGAN setup
     (Radford et al. 2016): the baseline of the WGAN paper's experiments.
 
-    Same trainer, data contract, architectures and logs as `WGAN`; only the
-    objectives and defaults differ. The critic is a discriminator returning
+    `WGAN`'s sibling: the same trainer (`AdversarialModel`), data contract,
+    architectures and logs; only the objectives and defaults differ. The critic is a discriminator returning
     logits: it minimizes the binary cross-entropy
     `mean softplus(-D(real)) + mean softplus(D(fake))`, the generator the
     non-saturating `mean softplus(-D(G(z)))` (= `-mean log sigmoid D(G(z))`).
@@ -38,15 +38,9 @@ class GAN(WGAN):
     """
 
     def __init__(self, generator, discriminator=None, *, latent_dim=None, n_critic=1, seed=None, **kwargs):
-        # `critic` is accepted too, so that WGAN's configs and call sites fit.
+        # `critic=` is accepted too: the shared config names the second network so.
         discriminator = kwargs.pop("critic", discriminator)
-        kwargs.pop("lipschitz", None)
-        kwargs.pop("clip_value", None)
-        kwargs.pop("penalty_weight", None)
-        super().__init__(
-            generator, discriminator, latent_dim=latent_dim, n_critic=n_critic, seed=seed,
-            lipschitz="none", **kwargs,
-        )
+        super().__init__(generator, discriminator, latent_dim=latent_dim, n_critic=n_critic, seed=seed, **kwargs)
 
     def build_default_optimizer(self, name):
         return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=name)
@@ -58,8 +52,3 @@ class GAN(WGAN):
 
     def generator_loss(self, fake_scores):
         return ops.mean(ops.softplus(-ops.cast(fake_scores, "float32")))
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("lipschitz")
-        return config

@@ -24,10 +24,10 @@ def _fresh_keras_state():
     keras.backend.clear_session()
 
 
-class FixedNoiseWGAN(keras_wgan.WGAN):
-    """A WGAN whose noise comes from a fixed table, draw after draw, so every
-    backend sees the same latent vectors. The draw counter is a model
-    variable, so compiled steps read a new row each time."""
+class FixedNoise:
+    """Mixed into a WGAN or GAN class: its noise comes from a fixed table,
+    draw after draw, so every backend sees the same latent vectors. The draw
+    counter is a model variable, so compiled steps read a new row each time."""
 
     def __init__(self, *args, noise=None, alphas=None, **kwargs):
         self.noise_table = np.asarray(noise, "float32")
@@ -55,6 +55,14 @@ class FixedNoiseWGAN(keras_wgan.WGAN):
         alpha = ops.take(ops.convert_to_tensor(self.alpha_table), self.alpha_draws.value, axis=0)
         self.alpha_draws.assign_add(1)
         return alpha
+
+
+class FixedNoiseWGAN(FixedNoise, keras_wgan.WGAN):
+    pass
+
+
+class FixedNoiseGAN(FixedNoise, keras_wgan.GAN):
+    pass
 
 
 def to_numpy(x):

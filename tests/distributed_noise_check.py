@@ -118,8 +118,9 @@ def models(weights):
 
 def train(cls, weights, real, lipschitz, rows):
     generator, critic = models(weights)
-    wgan = cls(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, clip_value=0.05,
-               lipschitz=lipschitz, seed=SEED, rows=rows)
+    settings = {"clip_value": 0.05} if lipschitz == "clip" else {}
+    wgan = cls(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz=lipschitz, seed=SEED,
+               rows=rows, **settings)
     wgan.compile(**{name: keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16)
                     for name in ("generator_optimizer", "critic_optimizer")})
     wgan.fit(real, batch_size=N_CRITIC * BATCH, shuffle=False, verbose=0)

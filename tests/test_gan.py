@@ -5,11 +5,7 @@ import numpy as np
 import pytest
 
 import keras_wgan
-from tests.conftest import FixedNoiseWGAN, to_numpy
-
-
-class FixedNoiseGAN(FixedNoiseWGAN, keras_wgan.GAN):
-    pass
+from tests.conftest import FixedNoiseGAN, to_numpy
 
 
 def softplus(x):
@@ -89,3 +85,41 @@ def test_first_discriminator_step_is_numpys_unclipped_adam_step():
     got_w, got_b = discriminator.get_weights()
     np.testing.assert_allclose(got_w, adam_first_step(wd, grad_w), rtol=0, atol=1e-7)
     np.testing.assert_allclose(got_b, adam_first_step(bd, grad_b), rtol=0, atol=1e-7)
+
+
+class LSGAN(keras_wgan.AdversarialModel):
+    """A least-squares GAN (Mao et al. 2017): AdversarialModel's docstring example."""
+
+    def critic_loss(self, real_scores, fake_scores):
+        return keras.ops.mean((real_scores - 1) ** 2) + keras.ops.mean(fake_scores**2)
+
+    def generator_loss(self, fake_scores):
+        return keras.ops.mean((fake_scores - 1) ** 2)
+
+
+def test_another_objective_is_a_sibling_on_the_same_trainer():
+    from tests.conftest import FixedNoise
+
+    class FixedNoiseLSGAN(FixedNoise, LSGAN):
+        pass
+
+    rng = np.random.default_rng(1)
+    generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wg, bg = rng.normal(size=(3, 2)).astype("float32"), rng.normal(size=2).astype("float32")
+    wd, bd = rng.normal(size=(2, 1)).astype("float32"), np.float32([0.2])
+    generator.set_weights([wg, bg])
+    discriminator.set_weights([wd, bd])
+    noise = rng.normal(size=(2, 8, 3)).astype("float32")
+    model = FixedNoiseLSGAN(generator, discriminator, latent_dim=3, n_critic=1, noise=noise)
+    model.compile(generator_optimizer=keras.optimizers.SGD(0.0), critic_optimizer=keras.optimizers.SGD(0.0))
+    real = rng.normal(size=(8, 2)).astype("float32")
+    history = model.fit(real, batch_size=8, shuffle=False, verbose=0).history
+    d = lambda x: (x @ wd + bd)[:, 0]
+    fake_critic, fake_generator = noise[0] @ wg + bg, noise[1] @ wg + bg
+    np.testing.assert_allclose(history["critic_loss"][0],
+                               ((d(real) - 1) ** 2).mean() + (d(fake_critic) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(history["generator_loss"][0], ((d(fake_generator) - 1) ** 2).mean(), rtol=1e-5)
+    assert isinstance(model.critic_optimizer, keras.optimizers.SGD)
+    with pytest.raises(NotImplementedError, match=r"AdversarialModel defines no critic_loss"):
+        keras_wgan.AdversarialModel(generator, discriminator, latent_dim=3).critic_loss(real, real)

@@ -4,25 +4,32 @@ same on all of them."""
 
 import keras
 
-# Critic loops up to this length are unrolled unless the model says
-# otherwise (`WGAN(unroll_critic_loop=...)`): XLA:CPU ran a DCGAN-32 critic
-# loop ~25x slower rolled than unrolled, and TensorFlow's tuned (unrolled)
-# variant was within noise of, or faster than, its `tf.while_loop`
-# (benchmarks/RESULTS.md); the paper's 100-iteration phases stay rolled to
-# keep compilation short.
-MAX_UNROLLED_ITERATIONS = 10
+# The longest critic loop each backend's compiled step unrolls by default
+# (`WGAN(unroll_critic_loop=None)`), from what was measured:
+# - JAX: XLA:CPU ran a DCGAN-32 critic loop ~25x slower rolled than unrolled
+#   (benchmarks/RESULTS.md); the paper's 100-iteration phases stay rolled to
+#   keep compilation short.
+# - TensorFlow: unrolled was within noise of the `tf.while_loop` (MLP 1.07x
+#   against 1.10x the reference), and the unrolled graph broke the bit-exact
+#   "fit, evaluate, fit trains as fit, fit" of a WGAN-GP with batch
+#   normalization (1 ulp; tests/test_keras_features.py): it keeps the loop.
+# - PyTorch runs eagerly: a loop either way.
+MAX_UNROLLED_ITERATIONS = {"jax": 10, "tensorflow": 0, "torch": 0}
 
 
-def unrolls(n_critic: int, unroll_critic_loop=None) -> bool:
+def unrolls(n_critic: int, unroll_critic_loop=None, backend=None) -> bool:
     """Whether a step's loop of `n_critic` critic iterations is unrolled:
     `unroll_critic_loop` when it is True or False, else (None) when
-    `n_critic <= MAX_UNROLLED_ITERATIONS`.
+    `n_critic` is at most the backend's `MAX_UNROLLED_ITERATIONS`
+    (`backend`: Keras's by default).
 
-    >>> unrolls(5), unrolls(100), unrolls(100, True)
-    (True, False, True)
+    >>> unrolls(5, backend="jax"), unrolls(100, backend="jax"), unrolls(5, backend="tensorflow")
+    (True, False, False)
+    >>> unrolls(100, True, backend="tensorflow")
+    True
     """
     if unroll_critic_loop is None:
-        return n_critic <= MAX_UNROLLED_ITERATIONS
+        return n_critic <= MAX_UNROLLED_ITERATIONS[backend or keras.backend.backend()]
     return bool(unroll_critic_loop)
 
 

@@ -1,0 +1,687 @@
+"""The two-network adversarial training that the WGAN and the GAN baseline
+share: the critic schedule, the batch split into critic batches, two
+optimizers, noise, counters, sampling, saving and resuming, written once in
+`keras.ops` and trained by `fit` on every backend. The models differ only by
+their objectives and defaults (`wgan.py`, `gan.py`)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_wgan import lipschitz as lipschitz_methods
+from keras_wgan import losses
+from keras_wgan import schedules
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
+from keras_wgan._networks import has_layer
+from keras_wgan.trainers import Trainer
+from keras_wgan.trainers.base import unrolls
+
+
+def _optimizer(value, name, default):
+    if value is None:
+        return default(name)
+    optimizer = keras.optimizers.get(value)
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"`{name}` must be a keras.optimizers.Optimizer or its name. "
+            f"Received: {value!r}"
+        )
+    return optimizer
+
+
+def _shape_str(shape):
+    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+
+
+class AdversarialModel(Trainer):
+    """A generator and a critic trained by `fit`, one round of the critic
+    schedule per step: `n_critic` critic updates, each on its own real batch
+    and its own noise, then a generator update (Algorithm 1 of the WGAN
+    paper, and the alternating updates of a GAN). A subclass gives the
+    objectives (`critic_loss`, `generator_loss`) and its defaults; a
+    `keras_wgan.lipschitz.LipschitzMethod` adds its constraint or penalty.
+    The arguments, the data contract and the logs are documented in `WGAN`.
+
+    Example (a least-squares GAN on the same trainer):
+
+    ```python
+    class LSGAN(AdversarialModel):
+        def critic_loss(self, real_scores, fake_scores):
+            return ops.mean((real_scores - 1) ** 2) + ops.mean(fake_scores**2)
+
+        def generator_loss(self, fake_scores):
+            return ops.mean((fake_scores - 1) ** 2)
+
+    model = LSGAN(generator, critic, latent_dim=2, n_critic=1)
+    ```
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        critic: keras.Model,
+        *,
+        latent_dim: int,
+        n_critic=5,
+        seed: int | None = None,
+        lipschitz: lipschitz_methods.LipschitzMethod | None = None,
+        unroll_critic_loop: bool | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, model in (("generator", generator), ("critic", critic)):
+            if not isinstance(model, keras.layers.Layer):
+                raise TypeError(
+                    f"`{name}` must be a Keras model or layer. "
+                    f"Received: {name}={model!r} of type {type(model).__name__}"
+                )
+        if generator is critic:
+            raise ValueError("`generator` and `critic` must be two different models.")
+        latent_dim = check_int("latent_dim", latent_dim, 1)
+        seed = check_seed(seed)
+        self.generator = generator
+        self.critic = critic
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.schedule = schedules.get(n_critic)
+        if lipschitz is None:
+            lipschitz = lipschitz_methods.NoConstraint()
+        if not isinstance(lipschitz, lipschitz_methods.LipschitzMethod):
+            raise TypeError(
+                "`lipschitz` must be a keras_wgan.lipschitz.LipschitzMethod. "
+                f"Received: lipschitz={lipschitz!r}"
+            )
+        self.lipschitz = lipschitz
+        self.seed = seed
+        if not (unroll_critic_loop is None or isinstance(unroll_critic_loop, bool)):
+            raise ValueError(
+                "`unroll_critic_loop` must be None (the backend's default), True or False. "
+                f"Received: unroll_critic_loop={unroll_critic_loop!r}"
+            )
+        self.unroll_critic_loop = unroll_critic_loop
+        self.seed_generator = self._noise_seed_generator(seed, name="noise_seed")
+        # evaluate() and validation draw from their own generator, reset to
+        # this start at every evaluate(), so they never advance the training
+        # noise and give the same numbers for the same weights.
+        self.evaluation_seed_generator = self._noise_seed_generator(
+            None if seed is None else seed + 1, name="evaluation_noise_seed"
+        )
+        self._evaluation_seed_start = ops.convert_to_numpy(self.evaluation_seed_generator.state)
+
+        def counter(name):
+            return self.add_weight(
+                shape=(),
+                dtype="int32",
+                initializer="zeros",
+                trainable=False,
+                aggregation="only_first_replica",
+                name=name,
+            )
+
+        self.generator_iterations = counter("generator_iterations")
+        self.critic_iterations = counter("critic_iterations")
+        # Critic iterations since the last generator update; the generator
+        # update runs once this reaches the schedule's number.
+        self.pending_critic_iterations = counter("pending_critic_iterations")
+        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
+        self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein_estimate")
+        self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.build((None, latent_dim))
+
+    # ------------------------------------------------------------------ build
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        z = keras.KerasTensor((None, self.latent_dim))
+        expected = _model_input_shape(self.generator)
+        if expected is not None and tuple(expected[1:]) != (self.latent_dim,):
+            raise ValueError(
+                f"The generator takes inputs of shape {_shape_str(expected)} but "
+                f"latent_dim={self.latent_dim}: it must take latent vectors of "
+                f"shape (batch, {self.latent_dim})."
+            )
+        fake = self.generator(z)
+        expected = _model_input_shape(self.critic)
+        if expected is not None and not _shapes_match(expected[1:], fake.shape[1:]):
+            raise ValueError(
+                f"The generator's output shape {_shape_str(fake.shape)} does not "
+                f"match the critic's input shape {_shape_str(expected)}."
+            )
+        try:
+            scores = self.critic(fake)
+        except Exception as error:
+            raise ValueError(
+                "The critic cannot take the generator's output of shape "
+                f"{_shape_str(fake.shape)}: {error}"
+            ) from error
+        if tuple(scores.shape[1:]) not in ((), (1,)):
+            raise ValueError(
+                "The critic must output one score per sample, of shape (batch, 1) "
+                f"or (batch,). Received: output of shape {_shape_str(scores.shape)}."
+            )
+        _check_no_float16(self)
+        self._score_in_one_call = self.lipschitz.scores_in_one_call(
+            has_layer(self.critic, keras.layers.BatchNormalization)
+        )
+        self._generate_in_one_call = not has_layer(self.generator, keras.layers.BatchNormalization)
+        self.lipschitz.configure(self)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        """Generates samples from latent vectors: `wgan(z)` is `generator(z)`."""
+        return self.generator(inputs, training=training)
+
+    # ---------------------------------------------------------------- compile
+
+    def compile(self, *args, generator_optimizer=None, critic_optimizer=None, **kwargs):
+        """Sets the two optimizers, by keyword (two optimizers in an order
+        guessed wrong would train silently; keras-io's WGAN-GP example
+        passes the discriminator's first).
+
+        Args:
+            generator_optimizer: Optimizer (or its name) of the generator.
+                Default: `default_optimizer()`, RMSProp with learning rate
+                5e-5; without clipping (`lipschitz` other than "clip"),
+                `gradient_penalty_optimizer()`, Adam(1e-4, beta_1=0, beta_2=0.9).
+            critic_optimizer: Optimizer of the critic; same default.
+            **kwargs: `keras.Model.compile` options that apply to a WGAN:
+                `jit_compile`, `steps_per_execution`, `run_eagerly`.
+
+        Example:
+
+        ```python
+        wgan.compile(
+            generator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
+            critic_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
+        )
+        ```
+        """
+        if args:
+            raise TypeError(
+                f"{type(self).__name__}.compile() takes the optimizers by keyword: "
+                "compile(generator_optimizer=..., critic_optimizer=...). "
+                f"Received {len(args)} positional argument{'s' if len(args) > 1 else ''}."
+            )
+        for key in ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"WGAN.compile() does not take `{key}`: the WGAN computes its "
+                    "own losses and metrics. Pass `generator_optimizer` and "
+                    f"`critic_optimizer` instead. Received: {key}={kwargs[key]!r}"
+                )
+            kwargs.pop(key, None)
+        # The model's and the networks' policies were checked in build(),
+        # which __init__ runs; a float16 global policy set since is refused here.
+        global_policy = keras.config.dtype_policy()
+        if global_policy.compute_dtype == "float16":
+            raise ValueError(_FLOAT16_MESSAGE.format(where=f"the global dtype policy '{global_policy.name}'"))
+        # RMSProp is the paper's choice for clipping (momentum was unstable
+        # with it); the methods that do not clip use WGAN-GP's Adam.
+        self.generator_optimizer = _optimizer(
+            generator_optimizer, "generator_optimizer", self.build_default_optimizer
+        )
+        self.critic_optimizer = _optimizer(
+            critic_optimizer, "critic_optimizer", self.build_default_optimizer
+        )
+        if self.generator_optimizer is self.critic_optimizer:
+            raise ValueError(
+                "`generator_optimizer` and `critic_optimizer` must be two different "
+                "optimizer instances: each keeps the state of one network."
+            )
+        self._wgan_compile_kwargs = dict(kwargs)
+        generator_ids = {id(v) for v in self.generator.trainable_variables}
+        generator_optimizer, critic_optimizer = self.generator_optimizer, self.critic_optimizer
+
+        def optimizer_for(variable):
+            return generator_optimizer if id(variable) in generator_ids else critic_optimizer
+
+        # One optimizer object holding both: Keras's JAX trainer threads the
+        # state of `self.optimizer` only, and TensorBoard reads its
+        # `optimizers` for per-network learning rates.
+        optimizer = _TwoOptimizers(optimizer_for, name="wgan_optimizers")
+        super().compile(optimizer=optimizer, **kwargs)
+        optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
+            "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
+            **self._wgan_compile_kwargs,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "critic_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def build_default_optimizer(self, name: str) -> keras.optimizers.Optimizer:
+        """The optimizer `compile()` gives a network when none is passed:
+        the Lipschitz method's (the paper's RMSProp with clipping, momentum
+        being unstable with it; WGAN-GP's Adam for the other methods)."""
+        return self.lipschitz.default_optimizer(name)
+
+    def critic_loss(self, real_scores, fake_scores):
+        """What the critic minimizes, before any penalty, from its scores of
+        a real and a fake batch. Each model defines its objective."""
+        raise NotImplementedError(f"{type(self).__name__} defines no critic_loss.")
+
+    def generator_loss(self, fake_scores):
+        """What the generator minimizes, from the critic's scores of its samples."""
+        raise NotImplementedError(f"{type(self).__name__} defines no generator_loss.")
+
+    @property
+    def metrics(self):
+        metrics = [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+        return metrics + [self.penalty_tracker] if self.lipschitz.penalized else metrics
+
+    # --------------------------------------------------------------- training
+
+    def sample_latent(self, batch_size, seed=None):
+        """The prior: latent vectors `(batch_size, latent_dim)` from N(0, I).
+
+        Training, `evaluate()` and `generate()` all draw through this method,
+        so an override changes the prior everywhere. Draw with `seed` (pass
+        it to `keras.random`), which is the model's training noise generator
+        when None, its evaluation noise generator in `evaluate()`, and a
+        generator seeded by `generate(seed=...)` there.
+
+        Example:
+
+        ```python
+        class UniformPriorWGAN(WGAN):
+            def sample_latent(self, batch_size, seed=None):
+                seed = self.seed_generator if seed is None else seed
+                return keras.random.uniform((batch_size, self.latent_dim), -1, 1, seed=seed)
+        ```
+        """
+        seed = self.seed_generator if seed is None else seed
+        return keras.random.normal((batch_size, self.latent_dim), seed=seed)
+
+    def sample_interpolation(self, batch_size, seed=None):
+        """Draws the weights `alpha ~ U[0, 1]`, one per sample, of the
+        interpolates `alpha * real + (1 - alpha) * fake` of the gradient
+        penalty, with `seed` as in `sample_latent`. Override to change them."""
+        seed = self.seed_generator if seed is None else seed
+        return keras.random.uniform((batch_size,), seed=seed)
+
+    def gradient_penalty(self, real, fake, alpha=None, training=True, seed=None):
+        """The critic's gradient penalty of the Lipschitz method
+        (`GradientPenalty`: WGAN-GP, or one-sided for WGAN-LP), with its
+        weight, at the interpolates of `real` and `fake` with weights `alpha`
+        (drawn with `seed` when None; see `sample_latent`). `training` is
+        the critic's mode: `evaluate()` passes False, so that batch
+        statistics are not updated. An error with a method that has no
+        penalty.
+
+        Example:
+
+        ```python
+        wgan = WGAN(generator, critic, latent_dim=2, lipschitz="gp")
+        penalty = wgan.gradient_penalty(real, wgan.generate(len(real)))
+        ```
+        """
+        if not self.lipschitz.penalized:
+            raise ValueError(
+                f"This WGAN keeps its critic Lipschitz by {self.lipschitz!r}, which has no "
+                "gradient penalty; pass lipschitz='gp' or 'lp' (or a GradientPenalty) for one."
+            )
+        return self.lipschitz.penalty(self, real, fake, alpha=alpha, training=training, seed=seed)
+
+    def input_gradient_norms(self, samples, training=False, batch_size=256):
+        """The norm of the critic's gradient with respect to its input,
+        `||grad_x f(x)||`, at each of `samples`, as a NumPy array: a direct
+        view of the Lipschitz constraint (1 is the bound a 1-Lipschitz
+        critic keeps). The critic runs in inference mode unless `training`.
+
+        Example:
+
+        ```python
+        norms = wgan.input_gradient_norms(wgan.generate(256, seed=0))
+        ```
+        """
+        samples = np.asarray(samples, "float32")
+        norms = []
+        for start in range(0, len(samples), batch_size):
+            x = ops.convert_to_tensor(samples[start : start + batch_size])
+            gradients = self._input_gradient(lambda x: self.critic(x, training=training), x)
+            norms.append(ops.convert_to_numpy(losses.gradient_norm(gradients, epsilon=0.0)))
+        return np.concatenate(norms).astype("float32")
+
+    def _real_samples(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(x, (dict, list, tuple)):
+            raise ValueError(
+                "WGAN expects batches of samples, or (samples, labels) pairs. "
+                f"Received a batch of type {type(x).__name__}."
+            )
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        if "int" in dtype or dtype == "bool":
+            raise TypeError(
+                f"WGAN received real samples of dtype {dtype}; they must be floats "
+                "on the generator's output scale, e.g. images scaled to [-1, 1] "
+                "with `images / 127.5 - 1` for a tanh generator."
+            )
+        return x
+
+    def _split(self, real, n):
+        message = (
+            "A WGAN training batch holds n_critic critic batches, so its size "
+            f"must be a multiple of n_critic={n}. Batch the dataset at "
+            f"n_critic * batch_size with whole batches only, e.g. "
+            f"`dataset.batch({n} * 64, drop_remainder=True)`."
+        )
+        size = real.shape[0]
+        if size is not None and size % n:
+            raise ValueError(f"{message} Received a batch of {size} samples.")
+        if size is None:
+            real = self._check_splits(real, n, message)
+        return ops.reshape(real, (n, -1) + tuple(ops.shape(real)[1:]))
+
+    def _fake_batches(self, n, batch_size):
+        """The fake batches of the `n` critic iterations of a step,
+        `(n, batch_size, ...)`, made in one generator call, or None where
+        the generator has BatchNormalization (each batch is then made in its
+        own iteration, normalized by its own statistics).
+
+        The generator does not change during the critic iterations, so its
+        samples are the same whenever they are made, and one call of `n`
+        batches costs less than `n` calls where Keras runs eagerly (PyTorch):
+        8 model calls per step instead of 12 at n_critic = 5. The noise is
+        drawn batch by batch, in the order of the per-iteration path, so both
+        paths train alike from the same seed.
+        """
+        if not self._generate_in_one_call:
+            return None
+        z = ops.concatenate([self.sample_latent(batch_size) for _ in range(n)])
+        fakes = self._fakes_for_critic(z)
+        return ops.reshape(fakes, (n, -1) + tuple(ops.shape(fakes)[1:]))
+
+    def _fakes_for_critic(self, z):
+        """Generated samples for a critic update: training mode, no gradient."""
+        return self._without_gradient(lambda: self.generator(z, training=True))
+
+    def _critic_update(self, real, fake):
+        def loss_fn():
+            real_scores, fake_scores, carried = self._critic_scores(real, fake)
+            estimate = losses.wasserstein_estimate(real_scores, fake_scores)
+            # Read before the penalty's critic calls, which would replace
+            # the losses that layers add in a call (`add_loss`).
+            loss = self.critic_loss(real_scores, fake_scores) + carried
+            penalty = self.lipschitz.penalty(self, real, fake)
+            if penalty is None:
+                return loss, (estimate, 0.0)
+            return loss + penalty, (estimate, penalty)
+
+        loss, (estimate, penalty) = self._minimize(
+            loss_fn, self.critic.trainable_variables, self.critic_optimizer
+        )
+        self.critic_loss_tracker.update_state(loss)
+        self.wasserstein_tracker.update_state(estimate)
+        if self.lipschitz.penalized:
+            self.penalty_tracker.update_state(penalty)
+
+    def _critic_scores(self, real, fake, training=True):
+        """The critic's scores of a real and a fake batch (in training mode
+        unless `training=False`), and the sum of the losses the critic carries
+        for them
+        (`critic.losses`: its weight regularizers, and what its layers
+        `add_loss` in the call).
+
+        One call on the two batches concatenated, unless the critic has
+        BatchNormalization: then two calls, as in the reference, so that
+        batch statistics are those of the real and of the fake batch. A
+        critic that scores each sample on its own gives the same scores
+        either way, and one call of twice the batch is faster where Keras
+        runs eagerly (PyTorch), whose layer calls cost more Python time than
+        a small network's arithmetic (the default 2-D run's step went from
+        33.7 to 27.7 ms, with the fakes made without autograd; see
+        `_fake_batches` for the next saving). Spectral normalization always
+        takes one call: it rewrites its kernel on every training call, so
+        its power iteration runs once per critic update (as in Miyato et
+        al.), and PyTorch's autograd does not see a kernel modified in place
+        between two uses.
+        """
+        if not self._score_in_one_call:
+            real_scores = self.critic(real, training=training)
+            # What the critic's layers added in the real batch's call; the
+            # fake batch's call replaces it (Keras clears a model's `losses`
+            # at each call).
+            added_for_real, _ = _added_and_regularizer_losses(self.critic)
+            fake_scores = self.critic(fake, training=training)
+            added_for_fake, regularizers = _added_and_regularizer_losses(self.critic)
+            # The mean of the two calls: what one call of both batches adds
+            # when a layer adds a per-sample mean (an activity regularizer).
+            return real_scores, fake_scores, (added_for_real + added_for_fake) / 2.0 + regularizers
+        size = ops.shape(real)[0]
+        scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=training)
+        return scores[:size], scores[size:], _sum_of(self.critic.losses)
+
+    def _generator_update(self, batch_size):
+        z = self.sample_latent(batch_size)
+
+        def loss_fn():
+            fake = self.generator(z, training=True)
+            # The generator's own losses only: the critic's regularizers are
+            # no part of what the generator minimizes.
+            carried = _sum_of(self.generator.losses)
+            return self.generator_loss(self.critic(fake, training=True)) + carried, ()
+
+        loss, _ = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
+        self.generator_loss_tracker.update_state(loss)
+        self.generator_iterations.assign_add(1)
+        self.pending_critic_iterations.assign(0)
+
+    def _wgan_train_step(self, data):
+        n = self.schedule.n_critic
+        real_batches = self._split(self._real_samples(data), n)
+        batch_size = ops.shape(real_batches)[1]
+        fake_batches = self._fake_batches(n, batch_size)
+
+        def critic_iteration(i):
+            if fake_batches is None:
+                fake = self._fakes_for_critic(self.sample_latent(batch_size))
+            else:
+                fake = ops.take(fake_batches, i, axis=0)
+            self._critic_update(ops.take(real_batches, i, axis=0), fake)
+
+        self._repeat(n, critic_iteration, unroll=unrolls(n, self.unroll_critic_loop))
+        self.critic_iterations.assign_add(n)
+        self.pending_critic_iterations.assign_add(n)
+        if isinstance(self.schedule, schedules.ConstantSchedule):
+            # After n_critic critic iterations the update is always due: no
+            # branch in the graph (and none that a distribution strategy
+            # would have to synchronize inside).
+            self._generator_update(batch_size)
+        else:
+            due = ops.greater_equal(
+                self.pending_critic_iterations.value,
+                self.schedule.critic_iterations(self.generator_iterations.value),
+            )
+            self._run_if(due, lambda: self._generator_update(batch_size))
+        self.optimizer.iterations.assign_add(1)
+        return self._logs()
+
+    def _wgan_test_step(self, data):
+        """`evaluate()` and validation: the step's metrics on the given real
+        samples, with the networks in inference mode and noise from the
+        evaluation generator, so no training state changes (weights,
+        batch-norm statistics, counters, optimizers, training noise)."""
+        real = self._real_samples(data)
+        seed = self.evaluation_seed_generator
+        fake = self.generator(self.sample_latent(ops.shape(real)[0], seed=seed), training=False)
+        generator_carried = _sum_of(self.generator.losses)
+        real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False)
+        estimate = losses.wasserstein_estimate(real_scores, fake_scores)
+        critic_loss = self.critic_loss(real_scores, fake_scores) + carried
+        penalty = self.lipschitz.penalty(self, real, fake, training=False, seed=seed)
+        if penalty is not None:
+            self.penalty_tracker.update_state(penalty)
+            critic_loss = critic_loss + penalty
+        self.critic_loss_tracker.update_state(critic_loss)
+        self.generator_loss_tracker.update_state(self.generator_loss(fake_scores) + generator_carried)
+        self.wasserstein_tracker.update_state(estimate)
+        return self._logs()
+
+    def _logs(self):
+        # The metrics only: the counters are model variables
+        # (`generator_iterations`, `critic_iterations`), not running means
+        # for the progress bar and Keras's TensorBoard curves.
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`, on the same evaluation noise every call
+        (validation during `fit` included): the numbers depend only on the
+        weights and the data, and training continues exactly as without it."""
+        self.evaluation_seed_generator.state.assign(self._evaluation_seed_start)
+        return super().evaluate(*args, **kwargs)
+
+    # -------------------------------------------------------------- sampling
+
+    def generate(self, num_samples: int, seed: int | None = None, batch_size: int = 256):
+        """Generates `num_samples` samples as a NumPy array.
+
+        The latent vectors come from `sample_latent`, the prior training
+        draws from, with a noise generator seeded with `seed`: the same seed
+        gives the same samples on a backend (each backend's random numbers
+        differ), and generating does not advance the training noise.
+
+        Example:
+
+        ```python
+        images = wgan.generate(64, seed=0)  # (64, height, width, channels)
+        ```
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(
+                f"`num_samples` must be a positive integer. Received: {num_samples!r}"
+            )
+        seed = keras.random.SeedGenerator(check_seed(seed))
+        chunks = []
+        for start in range(0, num_samples, batch_size):
+            z = self.sample_latent(min(batch_size, num_samples - start), seed=seed)
+            chunks.append(ops.convert_to_numpy(self.generator(z, training=False)))
+        return np.concatenate(chunks).astype("float32")
+
+    # ---------------------------------------------------------- serialization
+
+    _NOISE_STATE_KEY = "noise_seed_state"
+
+    def save_own_variables(self, store):
+        # Keras does not save seed generators; the noise state is part of
+        # the training state, so that training resumes exactly.
+        super().save_own_variables(store)
+        store[self._NOISE_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        own = {key: store[key] for key in store.keys() if key != self._NOISE_STATE_KEY}
+        super().load_own_variables(own)
+        if self._NOISE_STATE_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._NOISE_STATE_KEY])
+
+    def get_config(self):
+        n_critic = self.n_critic
+        if isinstance(n_critic, schedules.CriticSchedule):
+            n_critic = keras.saving.serialize_keras_object(n_critic)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "latent_dim": self.latent_dim,
+            "n_critic": n_critic,
+            "seed": self.seed,
+            "unroll_critic_loop": self.unroll_critic_loop,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("generator", "critic"):
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
+        if isinstance(config["n_critic"], dict):
+            config["n_critic"] = schedules.get(config["n_critic"], custom_objects=custom_objects)
+        if isinstance(config.get("lipschitz"), dict):
+            config["lipschitz"] = keras.saving.deserialize_keras_object(
+                config["lipschitz"], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+
+_FLOAT16_MESSAGE = (
+    "WGAN does not train in float16 ({where}): float16 needs loss scaling, "
+    "which WGAN's two optimizers do not do. Use 'mixed_bfloat16' (the same "
+    "speed-up on TPUs and recent GPUs, no loss scaling needed) or 'float32'."
+)
+
+
+def _check_no_float16(wgan):
+    """Refuses float16 however it is asked for: on the WGAN (`dtype=` or the
+    global policy when it was built) or on any layer of the two networks."""
+    if wgan.dtype_policy.compute_dtype == "float16":
+        raise ValueError(_FLOAT16_MESSAGE.format(where=f"received: dtype={wgan.dtype_policy.name!r}"))
+    for role, network in (("generator", wgan.generator), ("critic", wgan.critic)):
+        for layer in network._flatten_layers():
+            if layer.dtype_policy.compute_dtype == "float16":
+                raise ValueError(_FLOAT16_MESSAGE.format(
+                    where=f"the {role}'s layer '{layer.name}' has the dtype policy "
+                    f"'{layer.dtype_policy.name}'"
+                ))
+
+
+def _sum_of(network_losses):
+    """The sum of a network's losses as float32 (0.0 when there are none)."""
+    return sum((ops.cast(loss, "float32") for loss in network_losses), 0.0)
+
+
+def _added_and_regularizer_losses(network):
+    """`network.losses` in two sums: what its layers `add_loss` in the last
+    call, and its weight regularizers' terms (Keras lists those last)."""
+    carried = list(network.losses)
+    split = len(carried) - sum(1 for v in network.trainable_weights if v.regularizer is not None)
+    return _sum_of(carried[:split]), _sum_of(carried[split:])
+
+
+class _TwoOptimizers(keras.optimizers.MultiOptimizer):
+    """The generator's and the critic's optimizers as the one
+    `model.optimizer` that Keras's trainers and callbacks expect. Each
+    optimizer's state is saved once, under its own name
+    (`generator_optimizer/`, `critic_optimizer/`): this object saves only
+    its own iteration counter and learning rate."""
+
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = ops.convert_to_numpy(variable)
+
+    def load_own_variables(self, store):
+        if len(store.keys()) == len(self.variables):
+            # A model saved when this object held both states too: read
+            # them all, so that those runs resume exactly.
+            return super().load_own_variables(store)
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
+
+def _model_input_shape(model):
+    """The declared input shape of a Functional/Sequential model, else None."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs or len(inputs) != 1:
+        return None
+    return tuple(inputs[0].shape)
+
+
+def _shapes_match(expected, actual):
+    return len(expected) == len(actual) and all(
+        e is None or a is None or e == a for e, a in zip(expected, actual)
+    )
