@@ -100,11 +100,11 @@ class AdversarialModel(Trainer):
                 f"Received: unroll_critic_loop={unroll_critic_loop!r}"
             )
         self.unroll_critic_loop = unroll_critic_loop
-        self.seed_generator = self._noise_seed_generator(seed, name="noise_seed")
+        self.seed_generator = self.make_seed_generator(seed, name="noise_seed")
         # evaluate() and validation draw from their own generator, reset to
         # this start at every evaluate(), so they never advance the training
         # noise and give the same numbers for the same weights.
-        self.evaluation_seed_generator = self._noise_seed_generator(
+        self.evaluation_seed_generator = self.make_seed_generator(
             None if seed is None else seed + 1, name="evaluation_noise_seed"
         )
         self._evaluation_seed_start = ops.convert_to_numpy(self.evaluation_seed_generator.state)
@@ -406,7 +406,23 @@ class AdversarialModel(Trainer):
         """Generated samples for a critic update: training mode, no gradient."""
         return self._without_gradient(lambda: self.generator(z, training=True))
 
-    def _critic_update(self, real, fake):
+    def critic_update(self, real, fake):
+        """One critic update, the body of a step's critic loop: the critic
+        minimizes `critic_loss` (plus the Lipschitz method's penalty and the
+        losses it carries) on a real and a fake batch, and the metrics are
+        updated. Runs inside the compiled step: override to add to it, in
+        `keras.ops`, and call `super()`.
+
+        Example:
+
+        ```python
+        class CountingWGAN(WGAN):
+            def critic_update(self, real, fake):
+                super().critic_update(real, fake)
+                self.updates_seen.assign_add(1)  # a variable made in build()
+        ```
+        """
+
         def loss_fn():
             real_scores, fake_scores, carried = self._critic_scores(real, fake)
             estimate = losses.wasserstein_estimate(real_scores, fake_scores)
@@ -462,7 +478,11 @@ class AdversarialModel(Trainer):
         scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=training)
         return scores[:size], scores[size:], _sum_of(self.critic.losses)
 
-    def _generator_update(self, batch_size):
+    def generator_update(self, batch_size):
+        """One generator update on `batch_size` latent vectors from
+        `sample_latent`: the generator minimizes `generator_loss` (plus its
+        own carried losses); the generator counter advances. Runs inside the
+        compiled step when the schedule says so; override as `critic_update`."""
         z = self.sample_latent(batch_size)
 
         def loss_fn():
@@ -488,7 +508,7 @@ class AdversarialModel(Trainer):
                 fake = self._fakes_for_critic(self.sample_latent(batch_size))
             else:
                 fake = ops.take(fake_batches, i, axis=0)
-            self._critic_update(ops.take(real_batches, i, axis=0), fake)
+            self.critic_update(ops.take(real_batches, i, axis=0), fake)
 
         self._repeat(n, critic_iteration, unroll=unrolls(n, self.unroll_critic_loop))
         self.critic_iterations.assign_add(n)
@@ -497,13 +517,13 @@ class AdversarialModel(Trainer):
             # After n_critic critic iterations the update is always due: no
             # branch in the graph (and none that a distribution strategy
             # would have to synchronize inside).
-            self._generator_update(batch_size)
+            self.generator_update(batch_size)
         else:
             due = ops.greater_equal(
                 self.pending_critic_iterations.value,
                 self.schedule.critic_iterations(self.generator_iterations.value),
             )
-            self._run_if(due, lambda: self._generator_update(batch_size))
+            self._run_if(due, lambda: self.generator_update(batch_size))
         self.optimizer.iterations.assign_add(1)
         return self._logs()
 

@@ -74,7 +74,7 @@ class ReplicaNoiseWGAN(RecordingWGAN):
     is REPLICAS parts, part r from the same seed state with replica r's fold,
     and the state advances once per draw, as on every replica."""
 
-    def _noise_seed_generator(self, seed, name):
+    def make_seed_generator(self, seed, name):
         return _AsReplica(seed, name=name)
 
     def _as_replicas(self, draw, batch_size, seed=None):

@@ -10,7 +10,7 @@ from keras_wgan.trainers import Trainer
 from keras_wgan.trainers.base import BackendTrainer, unrolls
 from tests.conftest import BACKEND, to_numpy
 
-CONTRACT = ("_noise_seed_generator", "_minimize", "_without_gradient", "_input_gradient", "_repeat",
+CONTRACT = ("make_seed_generator", "_minimize", "_without_gradient", "_input_gradient", "_repeat",
             "_run_if", "_check_splits")
 
 
@@ -18,7 +18,7 @@ def test_this_backend_implements_the_whole_contract():
     assert issubclass(Trainer, BackendTrainer)
     missing = [name for name in CONTRACT if getattr(Trainer, name) is getattr(BackendTrainer, name)]
     assert missing == []
-    declared = sorted(n for n in vars(BackendTrainer) if n.startswith("_") and not n.startswith("__"))
+    declared = sorted(n for n, v in vars(BackendTrainer).items() if callable(v) and not n.startswith("__"))
     assert declared == sorted(CONTRACT)  # the contract lists every method a backend supplies
 
 
@@ -74,3 +74,29 @@ def test_option_is_checked_and_saved():
         keras_wgan.WGAN(generator, critic, latent_dim=2, unroll_critic_loop=1)
     wgan = keras_wgan.WGAN(generator, critic, latent_dim=2, unroll_critic_loop=False)
     assert keras_wgan.WGAN.from_config(wgan.get_config()).unroll_critic_loop is False
+
+
+class CountingWGAN(keras_wgan.WGAN):
+    """critic_update's docstring example: a public extension point, in the
+    compiled step, its state carried through every backend's loop."""
+
+    def build(self, input_shape=None):
+        if not self.built:
+            self.updates_seen = self.add_weight(shape=(), dtype="int32", initializer="zeros",
+                                                trainable=False, name="updates_seen")
+        super().build(input_shape)
+
+    def critic_update(self, real, fake):
+        super().critic_update(real, fake)
+        self.updates_seen.assign_add(1)
+
+
+@pytest.mark.parametrize("n_critic", [3, "paper"])
+def test_the_critic_loops_body_is_a_public_extension_point(n_critic):
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    wgan = CountingWGAN(generator, critic, latent_dim=2, n_critic=n_critic, seed=0)
+    wgan.compile()
+    per_step = wgan.schedule.n_critic  # 100 for the paper's schedule
+    wgan.fit(np.zeros((4 * per_step * 2, 2), "float32"), batch_size=per_step * 2, verbose=0)
+    assert int(to_numpy(wgan.updates_seen)) == int(to_numpy(wgan.critic_iterations)) == 4 * per_step

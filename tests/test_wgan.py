@@ -166,9 +166,9 @@ def test_paper_schedule_counts_and_compiles_once():
     traces = []
 
     class CountingWGAN(keras_wgan.WGAN):
-        def _wgan_train_step(self, data):
+        def train_step(self, *args):  # (data), or (state, data) on JAX
             traces.append(1)  # Python runs this once per trace (every step on torch)
-            return super()._wgan_train_step(data)
+            return super().train_step(*args)
 
     generator = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     critic = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])

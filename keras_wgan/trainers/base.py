@@ -53,8 +53,10 @@ class BackendTrainer(keras.Model):
     ```
     """
 
-    def _noise_seed_generator(self, seed, name):
-        """The `keras.random.SeedGenerator` the model draws its noise with."""
+    def make_seed_generator(self, seed, name):
+        """The `keras.random.SeedGenerator` the model draws its noise with
+        (public: a subclass may override it to draw noise its own way, as
+        TensorFlow's folds the replica id into each seed)."""
         raise NotImplementedError
 
     def _minimize(self, loss_fn, variables, optimizer):

@@ -61,7 +61,7 @@ def _assign(variables, values):
 
 
 class JAXTrainer(BackendTrainer):
-    def _noise_seed_generator(self, seed, name):
+    def make_seed_generator(self, seed, name):
         # Under keras.distribution the step sees the global batch, whose
         # draws are distinct per device by construction.
         return keras.random.SeedGenerator(seed, name=name)

@@ -52,7 +52,7 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
 
 
 class TensorFlowTrainer(BackendTrainer):
-    def _noise_seed_generator(self, seed, name):
+    def make_seed_generator(self, seed, name):
         return ReplicaSeedGenerator(seed, name=name)
 
     def train_step(self, data):

@@ -7,7 +7,7 @@ from keras_wgan.trainers.base import BackendTrainer
 
 
 class TorchTrainer(BackendTrainer):
-    def _noise_seed_generator(self, seed, name):
+    def make_seed_generator(self, seed, name):
         return keras.random.SeedGenerator(seed, name=name)
 
     def train_step(self, data):
