@@ -77,10 +77,13 @@ class Config:
     iterations_per_epoch: int = 250
     sample_every: int | None = None
     # TensorBoard: 400 points of the metrics over the default 2-D run, 200
-    # over a 1,000-iteration image run; the Lipschitz diagnostics (an input
-    # gradient per sample, weight histograms) cost more and come 20x less often.
+    # over a 1,000-iteration image run. The Lipschitz diagnostics (an input
+    # gradient per sample, weight histograms) cost ~17 ms a point: every 100
+    # iterations the Monitor cost 6.7% of the default 2-D run on TensorFlow
+    # (benchmarks/RESULTS.md, target 5%); every 250, with the images (whose
+    # generated samples they share).
     log_every: int = 5
-    diagnostics_every: int = 100
+    diagnostics_every: int = 250
     seed: int = 0
 
 

@@ -98,7 +98,7 @@ class Monitor(keras.callbacks.Callback):
         log_dir,
         every_n_iterations=5,
         image_every_n_iterations=250,
-        diagnostics_every_n_iterations=100,
+        diagnostics_every_n_iterations=250,
         real_samples=None,
         metrics=None,
         metrics_every_n_iterations=250,
