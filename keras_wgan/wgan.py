@@ -6,8 +6,6 @@ import keras
 from keras_wgan import lipschitz as lipschitz_methods
 from keras_wgan import losses
 from keras_wgan.adversarial import AdversarialModel
-from keras_wgan.optimizers import default_optimizer  # noqa: F401 (kept importable from here)
-from keras_wgan.optimizers import gradient_penalty_optimizer  # noqa: F401
 
 LIPSCHITZ_METHODS = lipschitz_methods.SHORTCUTS
 

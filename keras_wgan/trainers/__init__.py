@@ -5,7 +5,7 @@ only what differs between backends: how to minimize a loss with an
 optimizer, how to compute without gradients, how to repeat a stateful
 function in a compiled loop, how to run one conditionally, and the noise's
 seed generator (distinct noise per replica under `tf.distribute`).
-Everything else is written once, in `keras.ops`, in `keras_wgan/wgan.py`.
+Everything else is written once, in `keras.ops`, in `keras_wgan/adversarial.py`.
 """
 
 import keras

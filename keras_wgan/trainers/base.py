@@ -1,6 +1,6 @@
-"""The contract between the model and a backend: what `keras_wgan/wgan.py`
-asks of each backend, and the one decision about compiled loops that is the
-same on all of them."""
+"""The contract between the model and a backend: what `keras_wgan/adversarial.py`
+asks of each backend, and the one place that decides, for every backend,
+whether a compiled step unrolls its critic loop."""
 
 import keras
 
@@ -41,7 +41,7 @@ class BackendTrainer(keras.Model):
     seed generator. Each backend also defines Keras's `train_step` and
     `test_step` (their signatures differ: JAX's take and return the state)
     as calls of the model's `_wgan_train_step(data)` / `_wgan_test_step(data)`.
-    Everything else is written once, in `keras.ops`, in `wgan.py`.
+    Everything else is written once, in `keras.ops`, in `adversarial.py`.
 
     Example (a backend module):
 

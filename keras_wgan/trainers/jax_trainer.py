@@ -4,7 +4,7 @@ Keras's JAX trainer hands `train_step` the values of all variables (the
 model's, `self.optimizer`'s and the metrics') and expects new values back.
 `WGAN` compiles a `keras.optimizers.MultiOptimizer` over its two optimizers,
 so both optimizers' states travel in that state. Inside the step, the
-stateful code of `wgan.py` runs in a `keras.StatelessScope`; `jax.grad`,
+stateful code of `adversarial.py` runs in a `keras.StatelessScope`; `jax.grad`,
 `lax.fori_loop` and `lax.cond` each get a pure function whose inputs and
 outputs are the values of every variable, so noise, batch-norm statistics,
 optimizer slots and counters are all carried through compiled loops.
