@@ -618,6 +618,7 @@ class AdversarialModel(Trainer):
             "n_critic": n_critic,
             "seed": self.seed,
             "unroll_critic_loop": self.unroll_critic_loop,
+            "lipschitz": keras.saving.serialize_keras_object(self.lipschitz),
         }
 
     @classmethod

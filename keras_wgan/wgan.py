@@ -135,9 +135,6 @@ class WGAN(AdversarialModel):
         """What the generator minimizes: `-mean f(G(z))`."""
         return losses.generator_loss(fake_scores)
 
-    def get_config(self):
-        return {**super().get_config(), "lipschitz": keras.saving.serialize_keras_object(self.lipschitz)}
-
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)

@@ -48,7 +48,7 @@ def test_dcgan_defaults_no_clipping_and_serialization(tmp_path):
     path = str(tmp_path / "gan.keras")
     gan.save(path)
     loaded = keras.models.load_model(path)
-    assert isinstance(loaded, keras_wgan.GAN) and "lipschitz" not in loaded.get_config()
+    assert isinstance(loaded, keras_wgan.GAN) and loaded.lipschitz == keras_wgan.lipschitz.NoConstraint()
     z = np.ones((2, 4), "float32")
     np.testing.assert_allclose(to_numpy(loaded(z)), to_numpy(gan(z)), rtol=1e-6)
 
@@ -123,3 +123,19 @@ def test_another_objective_is_a_sibling_on_the_same_trainer():
     assert isinstance(model.critic_optimizer, keras.optimizers.SGD)
     with pytest.raises(NotImplementedError, match=r"AdversarialModel defines no critic_loss"):
         keras_wgan.AdversarialModel(generator, discriminator, latent_dim=3).critic_loss(real, real)
+
+
+def test_a_gan_with_a_gradient_penalty_keeps_it_through_saving(tmp_path):
+    """The base takes any Lipschitz method, the GAN too (a penalized GAN, as in
+    Mescheder et al. 2018's comparisons); the method is saved with the model."""
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    penalty = keras_wgan.lipschitz.GradientPenalty(2.0, one_sided=True)
+    gan = keras_wgan.GAN(generator, discriminator, latent_dim=4, seed=0, lipschitz=penalty)
+    gan.compile()
+    logs = gan.fit(np.random.default_rng(0).normal(3.0, size=(32, 2)).astype("float32"), batch_size=16,
+                   verbose=0).history
+    assert "gradient_penalty" in logs
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    assert keras.models.load_model(path).lipschitz == penalty
