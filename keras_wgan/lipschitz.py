@@ -268,6 +268,17 @@ SHORTCUTS = ("clip", "gp", "lp", "spectral_norm", "none")
 SETTINGS = {"clip": ("clip_value",), "gp": ("penalty_weight",), "lp": ("penalty_weight",)}
 
 
+def unused_settings(shortcut: str, **settings) -> list:
+    """The names of `settings` given (not None) that `shortcut` does not
+    take: what `get` and the training program refuse.
+
+    >>> unused_settings("gp", clip_value=0.01, penalty_weight=None)
+    ['clip_value']
+    """
+    takes = SETTINGS.get(shortcut, ())
+    return [name for name, value in settings.items() if value is not None and name not in takes]
+
+
 def get(identifier, clip_value=None, penalty_weight=None) -> LipschitzMethod:
     """The Lipschitz method of `WGAN(lipschitz=identifier, clip_value=...,
     penalty_weight=...)`: a `LipschitzMethod` (returned as it is), a
@@ -296,14 +307,14 @@ def get(identifier, clip_value=None, penalty_weight=None) -> LipschitzMethod:
             f"`lipschitz` must be one of {SHORTCUTS} or a keras_wgan.lipschitz.LipschitzMethod. "
             f"Received: lipschitz={identifier!r}"
         )
-    uses = SETTINGS.get(identifier, ())
-    for argument, value in (("clip_value", clip_value), ("penalty_weight", penalty_weight)):
-        if value is not None and argument not in uses:
-            raise ValueError(
-                f"`{argument}` does not apply to lipschitz={identifier!r}"
-                + (f", which takes {uses[0]}" if uses else "")
-                + f" (clip_value: 'clip'; penalty_weight: 'gp', 'lp'). Received: {argument}={value!r}"
-            )
+    settings = {"clip_value": clip_value, "penalty_weight": penalty_weight}
+    for argument in unused_settings(identifier, **settings):
+        uses = SETTINGS.get(identifier, ())
+        raise ValueError(
+            f"`{argument}` does not apply to lipschitz={identifier!r}"
+            + (f", which takes {uses[0]}" if uses else "")
+            + f" (clip_value: 'clip'; penalty_weight: 'gp', 'lp'). Received: {argument}={settings[argument]!r}"
+        )
     if identifier == "clip":
         return WeightClipping() if clip_value is None else WeightClipping(clip_value)
     if identifier in ("gp", "lp"):

@@ -144,11 +144,12 @@ def resolve(config: Config) -> Config:
         c.lipschitz = "none"
     # Each method's own setting, with the library's default; the other is an
     # error, as in WGAN.
+    for name in keras_wgan.lipschitz.unused_settings(
+        c.lipschitz, clip_value=c.clip_value, penalty_weight=c.penalty_weight
+    ):
+        method = "--model=gan" if c.model == "gan" else f"--lipschitz={c.lipschitz}"
+        raise ValueError(f"--{name} does not apply to {method}. Received: --{name}={getattr(c, name)}.")
     takes = keras_wgan.lipschitz.SETTINGS.get(c.lipschitz, ())
-    for name in ("clip_value", "penalty_weight"):
-        if name not in takes and getattr(c, name) is not None:
-            method = "--model=gan" if c.model == "gan" else f"--lipschitz={c.lipschitz}"
-            raise ValueError(f"--{name} does not apply to {method}. Received: --{name}={getattr(c, name)}.")
     defaults = keras_wgan.lipschitz.get(c.lipschitz).get_config()
     if "clip_value" in takes:
         c.clip_value = _default(c.clip_value, defaults["clip_value"])
