@@ -12,8 +12,12 @@ def softplus(x):
     return np.logaddexp(0.0, x)
 
 
-def test_objectives_match_numpy_for_a_linear_discriminator():
-    rng = np.random.default_rng(0)
+def linear_step(model_class, seed, **kwargs):
+    """One step of `model_class` (a FixedNoise model) with learning rates 0
+    on a linear generator and discriminator: `(model, logs, real, scores)`,
+    where `scores` are NumPy's discriminator outputs on the real batch, the
+    critic update's fakes and the generator update's fakes."""
+    rng = np.random.default_rng(seed)
     generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     wg, bg = rng.normal(size=(3, 2)).astype("float32"), rng.normal(size=2).astype("float32")
@@ -21,17 +25,22 @@ def test_objectives_match_numpy_for_a_linear_discriminator():
     generator.set_weights([wg, bg])
     discriminator.set_weights([wd, bd])
     noise = rng.normal(size=(2, 8, 3)).astype("float32")
-    gan = FixedNoiseGAN(generator, discriminator, latent_dim=3, noise=noise)
-    gan.compile(generator_optimizer=keras.optimizers.SGD(0.0),
-                critic_optimizer=keras.optimizers.SGD(0.0))  # measure only
+    model = model_class(generator, discriminator, latent_dim=3, noise=noise, **kwargs)
+    model.compile(generator_optimizer=keras.optimizers.SGD(0.0),
+                  critic_optimizer=keras.optimizers.SGD(0.0))  # measure only
     real = rng.normal(size=(8, 2)).astype("float32")
-    history = gan.fit(real, batch_size=8, shuffle=False, verbose=0)
+    logs = model.fit(real, batch_size=8, shuffle=False, verbose=0).history
     d = lambda x: (x @ wd + bd)[:, 0]
-    fake_critic, fake_generator = noise[0] @ wg + bg, noise[1] @ wg + bg
-    expected_d = softplus(-d(real)).mean() + softplus(d(fake_critic)).mean()
-    expected_g = softplus(-d(fake_generator)).mean()
-    np.testing.assert_allclose(history.history["critic_loss"][0], expected_d, rtol=1e-5)
-    np.testing.assert_allclose(history.history["generator_loss"][0], expected_g, rtol=1e-5)
+    scores = d(real), d(noise[0] @ wg + bg), d(noise[1] @ wg + bg)
+    return model, logs, real, scores
+
+
+def test_objectives_match_numpy_for_a_linear_discriminator():
+    _, logs, _, (real, fake_critic, fake_generator) = linear_step(FixedNoiseGAN, seed=0)
+    expected_d = softplus(-real).mean() + softplus(fake_critic).mean()
+    expected_g = softplus(-fake_generator).mean()
+    np.testing.assert_allclose(logs["critic_loss"][0], expected_d, rtol=1e-5)
+    np.testing.assert_allclose(logs["generator_loss"][0], expected_g, rtol=1e-5)
 
 
 def test_dcgan_defaults_no_clipping_and_serialization(tmp_path):
@@ -103,26 +112,13 @@ def test_another_objective_is_a_sibling_on_the_same_trainer():
     class FixedNoiseLSGAN(FixedNoise, LSGAN):
         pass
 
-    rng = np.random.default_rng(1)
-    generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    wg, bg = rng.normal(size=(3, 2)).astype("float32"), rng.normal(size=2).astype("float32")
-    wd, bd = rng.normal(size=(2, 1)).astype("float32"), np.float32([0.2])
-    generator.set_weights([wg, bg])
-    discriminator.set_weights([wd, bd])
-    noise = rng.normal(size=(2, 8, 3)).astype("float32")
-    model = FixedNoiseLSGAN(generator, discriminator, latent_dim=3, n_critic=1, noise=noise)
-    model.compile(generator_optimizer=keras.optimizers.SGD(0.0), critic_optimizer=keras.optimizers.SGD(0.0))
-    real = rng.normal(size=(8, 2)).astype("float32")
-    history = model.fit(real, batch_size=8, shuffle=False, verbose=0).history
-    d = lambda x: (x @ wd + bd)[:, 0]
-    fake_critic, fake_generator = noise[0] @ wg + bg, noise[1] @ wg + bg
-    np.testing.assert_allclose(history["critic_loss"][0],
-                               ((d(real) - 1) ** 2).mean() + (d(fake_critic) ** 2).mean(), rtol=1e-5)
-    np.testing.assert_allclose(history["generator_loss"][0], ((d(fake_generator) - 1) ** 2).mean(), rtol=1e-5)
+    model, logs, real, (d_real, fake_critic, fake_generator) = linear_step(FixedNoiseLSGAN, seed=1, n_critic=1)
+    np.testing.assert_allclose(logs["critic_loss"][0],
+                               ((d_real - 1) ** 2).mean() + (fake_critic**2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["generator_loss"][0], ((fake_generator - 1) ** 2).mean(), rtol=1e-5)
     assert isinstance(model.critic_optimizer, keras.optimizers.SGD)
     with pytest.raises(NotImplementedError, match=r"AdversarialModel defines no critic_loss"):
-        keras_wgan.AdversarialModel(generator, discriminator, latent_dim=3).critic_loss(real, real)
+        keras_wgan.AdversarialModel(model.generator, model.critic, latent_dim=3).critic_loss(real, real)
 
 
 def test_a_gan_with_a_gradient_penalty_keeps_it_through_saving(tmp_path):
