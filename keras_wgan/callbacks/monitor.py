@@ -299,12 +299,13 @@ class Monitor(keras.callbacks.Callback):
     def _diagnostics(self, writer, iteration):
         model = self.model
         critic = model.critic
+        weights = {variable.path: keras.ops.convert_to_numpy(variable) for variable in critic.trainable_variables}
         clipped = {}
         for variable in critic.trainable_variables:
             if isinstance(variable.constraint, WeightClip):
                 layer = variable.path.rsplit("/", 1)[0]
                 bound = np.float32(variable.constraint.clip_value)
-                w = np.abs(keras.ops.convert_to_numpy(variable))
+                w = np.abs(weights[variable.path])
                 at, size = clipped.get(layer, (0, 0))
                 clipped[layer] = (at + int(np.sum(w >= bound * (1 - 1e-6))), size + w.size)
         values = {f"clipped_fraction/{layer}": at / size for layer, (at, size) in clipped.items()}
@@ -316,8 +317,8 @@ class Monitor(keras.callbacks.Callback):
             values[f"input_gradient_norm/{kind}_max"] = float(np.max(norms[: len(samples)]))
             norms = norms[len(samples) :]
         writer.scalars(values, iteration)
-        for variable in critic.trainable_variables:
-            writer.histogram(f"critic_weights/{variable.path}", keras.ops.convert_to_numpy(variable), iteration)
+        for path, w in weights.items():
+            writer.histogram(f"critic_weights/{path}", w, iteration)
 
     def _probe(self):
         """Real, generated and interpolated samples where the input gradient
