@@ -438,6 +438,64 @@ def test_sample_grids_and_a_linear_critics_input_gradient_norms(tmp_path):
     np.testing.assert_allclose(direct, np.full(10, trace.at_end["norm"]), rtol=1e-5)
 
 
+def test_summary_writer_writes_the_events_tensorboards_own_writer_writes(tmp_path):
+    """The records of `SummaryWriter` (protos built directly, written by
+    `tf.io.TFRecordWriter`) against those of TensorBoard's `EventFileWriter`
+    fed the protos of `tensor_util.make_tensor_proto`: the same events, but
+    for the wall time, and valid checksums (TFRecordDataset checks them)."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.plugins.histogram import metadata as histogram_metadata
+    from tensorboard.plugins.image import metadata as image_metadata
+    from tensorboard.plugins.scalar import metadata as scalar_metadata
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+
+    from keras_wgan.callbacks._summary import SummaryWriter, encode_png
+
+    scalars = {"wasserstein_estimate": 0.123456789, "learning_rate/critic": 5e-5, "nan": float("nan")}
+    image = np.random.default_rng(0).integers(0, 256, (6, 5, 3)).astype("uint8")
+    weights = np.random.default_rng(1).normal(size=40)
+    ours = SummaryWriter(tmp_path / "ours")
+    ours.scalars(scalars, step=7)
+    ours.image("samples", image, step=8)
+    ours.histogram("critic_weights/w", weights, step=9)
+    ours.close()
+
+    reference = EventFileWriter(str(tmp_path / "reference"))
+
+    def add(step, tag, tensor, meta):
+        value = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(tensor), metadata=meta)
+        reference.add_event(event_pb2.Event(step=step, summary=summary_pb2.Summary(value=[value])))
+
+    scalar_meta = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+    values = [summary_pb2.Summary.Value(tag=tag, metadata=scalar_meta,
+                                        tensor=tensor_util.make_tensor_proto(np.asarray(v, "float32")))
+              for tag, v in scalars.items()]
+    reference.add_event(event_pb2.Event(step=7, summary=summary_pb2.Summary(value=values)))
+    add(8, "samples", np.array([b"5", b"6", encode_png(image)], dtype=object),
+        image_metadata.create_summary_metadata(display_name=None, description=None, converted_to_tensor=True))
+    counts, edges = np.histogram(weights, bins=30)
+    add(9, "critic_weights/w", np.stack([edges[:-1], edges[1:], counts.astype("float64")], axis=1),
+        histogram_metadata.create_summary_metadata(display_name=None, description=None))
+    reference.close()
+
+    def events(folder):
+        (path,) = glob.glob(str(folder / "events.out.tfevents.*"))
+        found = []
+        for record in tf.data.TFRecordDataset(path):  # fails on a bad checksum
+            event = event_pb2.Event.FromString(record.numpy())
+            event.ClearField("wall_time")
+            found.append(event)
+        return found
+
+    written, expected = events(tmp_path / "ours"), events(tmp_path / "reference")
+    assert written[0].source_metadata.writer == "keras_wgan"  # the writer's name, not TensorBoard's
+    for event in (written[0], expected[0]):
+        event.ClearField("source_metadata")
+    assert [e.SerializeToString() for e in written] == [e.SerializeToString() for e in expected]
+    assert len(written) == 4  # the file version and three summaries
+
+
 # --------------------------------------------------------- 2. window means
 
 
