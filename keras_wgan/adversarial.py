@@ -10,24 +10,13 @@ from keras import ops
 
 from keras_wgan import lipschitz as lipschitz_methods
 from keras_wgan import losses
+from keras_wgan import optimizers
 from keras_wgan import schedules
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
 from keras_wgan._networks import has_layer
 from keras_wgan.trainers import Trainer
 from keras_wgan.trainers.base import unrolls
-
-
-def _optimizer(value, name, default):
-    if value is None:
-        return default(name)
-    optimizer = keras.optimizers.get(value)
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(
-            f"`{name}` must be a keras.optimizers.Optimizer or its name. "
-            f"Received: {value!r}"
-        )
-    return optimizer
 
 
 def _shape_str(shape):
@@ -208,7 +197,7 @@ class AdversarialModel(Trainer):
         for key in ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"):
             if kwargs.get(key) is not None:
                 raise ValueError(
-                    f"WGAN.compile() does not take `{key}`: the WGAN computes its "
+                    f"{type(self).__name__}.compile() does not take `{key}`: the model computes its "
                     "own losses and metrics. Pass `generator_optimizer` and "
                     f"`critic_optimizer` instead. Received: {key}={kwargs[key]!r}"
                 )
@@ -217,13 +206,14 @@ class AdversarialModel(Trainer):
         # which __init__ runs; a float16 global policy set since is refused here.
         global_policy = keras.config.dtype_policy()
         if global_policy.compute_dtype == "float16":
-            raise ValueError(_FLOAT16_MESSAGE.format(where=f"the global dtype policy '{global_policy.name}'"))
+            raise ValueError(_FLOAT16_MESSAGE.format(
+                model=type(self).__name__, where=f"the global dtype policy '{global_policy.name}'"))
         # RMSProp is the paper's choice for clipping (momentum was unstable
         # with it); the methods that do not clip use WGAN-GP's Adam.
-        self.generator_optimizer = _optimizer(
+        self.generator_optimizer = optimizers.get(
             generator_optimizer, "generator_optimizer", self.build_default_optimizer
         )
-        self.critic_optimizer = _optimizer(
+        self.critic_optimizer = optimizers.get(
             critic_optimizer, "critic_optimizer", self.build_default_optimizer
         )
         if self.generator_optimizer is self.critic_optimizer:
@@ -232,16 +222,9 @@ class AdversarialModel(Trainer):
                 "optimizer instances: each keeps the state of one network."
             )
         self._wgan_compile_kwargs = dict(kwargs)
-        generator_ids = {id(v) for v in self.generator.trainable_variables}
-        generator_optimizer, critic_optimizer = self.generator_optimizer, self.critic_optimizer
-
-        def optimizer_for(variable):
-            return generator_optimizer if id(variable) in generator_ids else critic_optimizer
-
-        # One optimizer object holding both: Keras's JAX trainer threads the
-        # state of `self.optimizer` only, and TensorBoard reads its
-        # `optimizers` for per-network learning rates.
-        optimizer = _TwoOptimizers(optimizer_for, name="wgan_optimizers")
+        optimizer = optimizers.TwoNetworkOptimizer(
+            self.generator, self.generator_optimizer, self.critic_optimizer, name="wgan_optimizers"
+        )
         super().compile(optimizer=optimizer, **kwargs)
         optimizer.build(self.trainable_variables)
 
@@ -328,7 +311,7 @@ class AdversarialModel(Trainer):
         """
         if not self.lipschitz.penalized:
             raise ValueError(
-                f"This WGAN keeps its critic Lipschitz by {self.lipschitz!r}, which has no "
+                f"This {type(self).__name__} keeps its critic Lipschitz by {self.lipschitz!r}, which has no "
                 "gradient penalty; pass lipschitz='gp' or 'lp' (or a GradientPenalty) for one."
             )
         return self.lipschitz.penalty(self, real, fake, alpha=alpha, training=training, seed=seed)
@@ -357,13 +340,13 @@ class AdversarialModel(Trainer):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (dict, list, tuple)):
             raise ValueError(
-                "WGAN expects batches of samples, or (samples, labels) pairs. "
+                f"{type(self).__name__} expects batches of samples, or (samples, labels) pairs. "
                 f"Received a batch of type {type(x).__name__}."
             )
         dtype = keras.backend.standardize_dtype(x.dtype)
         if "int" in dtype or dtype == "bool":
             raise TypeError(
-                f"WGAN received real samples of dtype {dtype}; they must be floats "
+                f"{type(self).__name__} received real samples of dtype {dtype}; they must be floats "
                 "on the generator's output scale, e.g. images scaled to [-1, 1] "
                 "with `images / 127.5 - 1` for a tanh generator."
             )
@@ -371,7 +354,7 @@ class AdversarialModel(Trainer):
 
     def _split(self, real, n):
         message = (
-            "A WGAN training batch holds n_critic critic batches, so its size "
+            f"A {type(self).__name__} training batch holds n_critic critic batches, so its size "
             f"must be a multiple of n_critic={n}. Batch the dataset at "
             f"n_critic * batch_size with whole batches only, e.g. "
             f"`dataset.batch({n} * 64, drop_remainder=True)`."
@@ -638,8 +621,8 @@ class AdversarialModel(Trainer):
 
 
 _FLOAT16_MESSAGE = (
-    "WGAN does not train in float16 ({where}): float16 needs loss scaling, "
-    "which WGAN's two optimizers do not do. Use 'mixed_bfloat16' (the same "
+    "{model} does not train in float16 ({where}): float16 needs loss scaling, "
+    "which its two optimizers do not do. Use 'mixed_bfloat16' (the same "
     "speed-up on TPUs and recent GPUs, no loss scaling needed) or 'float32'."
 )
 
@@ -648,12 +631,13 @@ def _check_no_float16(wgan):
     """Refuses float16 however it is asked for: on the WGAN (`dtype=` or the
     global policy when it was built) or on any layer of the two networks."""
     if wgan.dtype_policy.compute_dtype == "float16":
-        raise ValueError(_FLOAT16_MESSAGE.format(where=f"received: dtype={wgan.dtype_policy.name!r}"))
+        raise ValueError(_FLOAT16_MESSAGE.format(
+            model=type(wgan).__name__, where=f"received: dtype={wgan.dtype_policy.name!r}"))
     for role, network in (("generator", wgan.generator), ("critic", wgan.critic)):
         for layer in network._flatten_layers():
             if layer.dtype_policy.compute_dtype == "float16":
                 raise ValueError(_FLOAT16_MESSAGE.format(
-                    where=f"the {role}'s layer '{layer.name}' has the dtype policy "
+                    model=type(wgan).__name__, where=f"the {role}'s layer '{layer.name}' has the dtype policy "
                     f"'{layer.dtype_policy.name}'"
                 ))
 
@@ -669,26 +653,6 @@ def _added_and_regularizer_losses(network):
     carried = list(network.losses)
     split = len(carried) - sum(1 for v in network.trainable_weights if v.regularizer is not None)
     return _sum_of(carried[:split]), _sum_of(carried[split:])
-
-
-class _TwoOptimizers(keras.optimizers.MultiOptimizer):
-    """The generator's and the critic's optimizers as the one
-    `model.optimizer` that Keras's trainers and callbacks expect. Each
-    optimizer's state is saved once, under its own name
-    (`generator_optimizer/`, `critic_optimizer/`): this object saves only
-    its own iteration counter and learning rate."""
-
-    def save_own_variables(self, store):
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = ops.convert_to_numpy(variable)
-
-    def load_own_variables(self, store):
-        if len(store.keys()) == len(self.variables):
-            # A model saved when this object held both states too: read
-            # them all, so that those runs resume exactly.
-            return super().load_own_variables(store)
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
 
 
 def _model_input_shape(model):

@@ -1,6 +1,9 @@
-"""The optimizers of the papers: the WGAN paper's RMSProp and WGAN-GP's Adam."""
+"""The optimizers of an adversarial model: the papers' defaults (the WGAN
+paper's RMSProp, WGAN-GP's Adam), the check of a user's choice, and the one
+optimizer object holding both networks' optimizers that Keras expects."""
 
 import keras
+from keras import ops
 
 
 def default_optimizer(name: str) -> keras.optimizers.RMSprop:
@@ -30,3 +33,64 @@ def gradient_penalty_optimizer(name: str) -> keras.optimizers.Adam:
     >>> gradient_penalty_optimizer("generator_optimizer").beta_2  # 0.9
     """
     return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9, name=name)
+
+
+def get(value, name: str, default) -> keras.optimizers.Optimizer:
+    """The optimizer `name` of a network from what a user passed: an
+    optimizer, its name or config (`keras.optimizers.get`), or None for
+    `default(name)`.
+
+    Example:
+
+    >>> get("adam", "critic_optimizer", default_optimizer).name  # 'adam'
+    >>> get(None, "critic_optimizer", default_optimizer).name  # 'critic_optimizer'
+    """
+    if value is None:
+        return default(name)
+    try:
+        optimizer = keras.optimizers.get(value)
+    except ValueError:  # Keras's "Could not interpret optimizer identifier"
+        optimizer = None
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(
+            f"`{name}` must be a keras.optimizers.Optimizer, its name or its config. "
+            f"Received: {value!r}"
+        )
+    return optimizer
+
+
+class TwoNetworkOptimizer(keras.optimizers.MultiOptimizer):
+    """The generator's and the critic's optimizers as the one
+    `model.optimizer` that Keras expects: Keras's JAX trainer threads the
+    state of `model.optimizer` only, and its TensorBoard callback reads the
+    `optimizers` of a `MultiOptimizer` for per-network learning rates. Each
+    network's variables go to its own optimizer, whose state is saved once,
+    under its own name (`generator_optimizer/`, `critic_optimizer/`): this
+    object saves only its own iteration counter and learning rate.
+
+    Example (what `AdversarialModel.compile` does):
+
+    ```python
+    model.compile(optimizer=TwoNetworkOptimizer(generator, generator_optimizer, critic_optimizer))
+    ```
+    """
+
+    def __init__(self, generator, generator_optimizer, critic_optimizer, **kwargs):
+        generator_ids = {id(v) for v in generator.trainable_variables}
+
+        def optimizer_for(variable):
+            return generator_optimizer if id(variable) in generator_ids else critic_optimizer
+
+        super().__init__(optimizer_for, **kwargs)
+
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = ops.convert_to_numpy(variable)
+
+    def load_own_variables(self, store):
+        if len(store.keys()) == len(self.variables):
+            # A model saved when this object held both states too: read
+            # them all, so that those runs resume exactly.
+            return super().load_own_variables(store)
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])

@@ -1,5 +1,7 @@
 """Bad input gets a clear error saying what was received and what was expected."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -81,6 +83,16 @@ def test_compile_rejects_loss_and_shared_optimizer():
     with pytest.raises(TypeError, match=r"^WGAN.compile\(\) takes the optimizers by keyword: "
                        r"compile\(generator_optimizer=..., critic_optimizer=...\). Received 2 positional arguments.$"):
         wgan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    for wrong in (keras.losses.MeanSquaredError(), "adamm"):
+        with pytest.raises(ValueError, match=r"^`critic_optimizer` must be a keras.optimizers.Optimizer, its name or "
+                           r"its config. Received: " + re.escape(repr(wrong)) + "$"):
+            wgan.compile(critic_optimizer=wrong)
+    wgan.compile(generator_optimizer="adam", critic_optimizer={"class_name": "SGD", "config": {"learning_rate": 0.5}})
+    assert (type(wgan.generator_optimizer).__name__, type(wgan.critic_optimizer).__name__) == ("Adam", "SGD")
+    assert float(keras.ops.convert_to_numpy(wgan.critic_optimizer.learning_rate)) == 0.5
+    gan = keras_wgan.GAN(dense(4, 2), dense(2, 1), latent_dim=4)  # messages name the model used
+    with pytest.raises(ValueError, match=r"^GAN.compile\(\) does not take `loss`"):
+        gan.compile(loss="mse")
     with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given"):
         keras_wgan.WGAN(dense(4, 2), dense(2, 1), 4)  # latent_dim and the rest by keyword
     with pytest.raises(ValueError, match=r"mixed_bfloat16"):
