@@ -245,7 +245,8 @@ def test_median_filter():
     for window in (1, 2, 3, 10, 101, 299, 1000):
         half = window // 2
         expected = [np.median(values[max(0, i - half) : i + half + 1]) for i in range(300)]
-        np.testing.assert_array_equal(median_filter(values, window), expected, err_msg=window)
+        got = median_filter(values, window)
+        np.testing.assert_array_equal(got, expected, err_msg=f"window {window}")
 
 
 def test_image_callbacks_take_a_folder_for_their_tensorboard_images(tmp_path):

@@ -120,7 +120,7 @@ def test_generate_writes_a_grid_of_image_samples(tmp_path, channels):
 
     shape = (6, 5, channels)
     generator = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(30 * channels, activation="tanh"), keras.layers.Reshape(shape)]
+        [keras.Input((4,)), keras.layers.Dense(30 * channels, "tanh"), keras.layers.Reshape(shape)]
     )
     critic = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(1)])
     path = str(tmp_path / "model.keras")
