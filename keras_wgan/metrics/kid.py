@@ -14,10 +14,9 @@ def polynomial_kernel(x, y) -> np.ndarray:
     """The KID kernel `k(a, b) = (a . b / d + 1)^3` between the rows of `x`
     `(N, d)` and `y` `(M, d)`, as an `(N, M)` matrix.
 
-    The kernel of scikit-learn's `polynomial_kernel(x, y, degree=3,
-    gamma=1/d, coef0=1)` (its defaults for the degree and gamma), the one the
-    KID authors call; written out here, as one line, rather than making
-    scikit-learn a dependency for it.
+    The kernel of scikit-learn's `polynomial_kernel(x, y)` with its defaults
+    (`degree=3, gamma=1/d, coef0=1`), written out here as one line rather
+    than making scikit-learn a dependency for it.
 
     Example:
 
