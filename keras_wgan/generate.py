@@ -41,10 +41,7 @@ def generate(model_path: str, num: int, out: str, seed: int = 0) -> np.ndarray:
             figure.savefig(out)
             plt.close(figure)
         else:
-            import tensorflow as tf
-
-            with open(out, "wb") as f:
-                f.write(tf.io.encode_png(image_grid(samples)).numpy())
+            keras.utils.save_img(out, image_grid(samples), scale=False)
     else:
         raise ValueError(f"--out must end in .png or .npy. Received: {out!r}")
     return samples

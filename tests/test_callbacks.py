@@ -238,6 +238,15 @@ def test_estimate_plot_recovers_each_iterations_estimate(tmp_path):
 def test_median_filter():
     np.testing.assert_allclose(median_filter([1, 9, 2, 8, 3], 3), [5.0, 2.0, 8.0, 3.0, 5.5])
     np.testing.assert_allclose(median_filter(np.arange(7.0), 101), np.full(7, 3.0))
+    # Against the definition, one np.median per value: at the ends, in the
+    # middle, with NaN (here and at an end), for odd and even widths.
+    values = np.random.default_rng(0).normal(size=300)
+    values[[150, 298]] = np.nan
+    for window in (1, 2, 3, 10, 101, 299, 1000):
+        half = window // 2
+        expected = [np.median(values[max(0, i - half) : i + half + 1]) for i in range(300)]
+        got = median_filter(values, window)
+        np.testing.assert_array_equal(got, expected, err_msg=f"window {window}")
 
 
 def test_image_callbacks_take_a_folder_for_their_tensorboard_images(tmp_path):

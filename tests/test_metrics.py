@@ -8,6 +8,8 @@ import os
 import keras
 import numpy as np
 import pytest
+import scipy.optimize
+import scipy.spatial
 import scipy.stats
 from keras import ops
 
@@ -161,8 +163,17 @@ def test_w1_in_one_dimension_matches_scipy_and_flattens_images():
     )
 
 
-def test_w1_with_unequal_sizes_uses_pot():
-    pytest.importorskip("ot")
+def test_w1_matches_scipys_assignment_solver():
+    # For equal sizes an optimal plan is a permutation (Birkhoff-von Neumann):
+    # SciPy's assignment solver gives the same value.
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(500, 2)), rng.normal(loc=0.5, size=(500, 2))
+    cost = scipy.spatial.distance.cdist(x, y)
+    rows, cols = scipy.optimize.linear_sum_assignment(cost)
+    assert metrics.wasserstein_1(x, y) == pytest.approx(cost[rows, cols].mean(), rel=1e-12)
+
+
+def test_w1_with_unequal_sizes():
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(6, 2)), rng.normal(size=(3, 2))
     # Uniform weight on 3 points is uniform weight on each repeated twice.

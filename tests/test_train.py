@@ -11,6 +11,7 @@ import pytest
 
 import keras_wgan
 from keras_wgan import train as train_module
+from keras_wgan.callbacks import image_grid
 from keras_wgan.generate import generate
 from keras_wgan.train import Config, resolve, steps_for, train
 from tests.conftest import BACKEND, REPO_ROOT, to_numpy
@@ -111,6 +112,24 @@ def test_train_writes_everything(tmp_path):
     assert samples.shape == (16, 2)
     generate(os.path.join(workdir, "model.keras"), 16, str(tmp_path / "s.png"))
     assert os.path.getsize(tmp_path / "s.png") > 1000
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generate_writes_a_grid_of_image_samples(tmp_path, channels):
+    import tensorflow as tf
+
+    shape = (6, 5, channels)
+    generator = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(30 * channels, "tanh"), keras.layers.Reshape(shape)]
+    )
+    critic = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(1)])
+    path = str(tmp_path / "model.keras")
+    keras_wgan.WGAN(generator, critic, latent_dim=4).save(path)
+    samples = generate(path, 7, str(tmp_path / "grid.png"), seed=3)
+    assert samples.shape == (7, *shape)
+    written = tf.io.decode_png(open(tmp_path / "grid.png", "rb").read()).numpy()
+    np.testing.assert_array_equal(written, image_grid(samples))
+    assert written.shape == (2 + 3 * 8, 2 + 3 * 7, channels)
 
 
 def untrained_w1(config):

@@ -5,13 +5,15 @@ import os
 
 import keras
 import numpy as np
+import scipy.ndimage
 
 from keras_wgan.callbacks._clock import TrainingClock
 from keras_wgan.callbacks._window_means import WindowMeans
 
 
 def median_filter(values, window):
-    """Centred running median, the window shrinking at the ends.
+    """Centred running median over `window // 2` values on each side, the
+    window shrinking at the ends; NaN where the window holds a NaN.
 
     Example:
 
@@ -19,10 +21,19 @@ def median_filter(values, window):
     [5.0, 2.0, 8.0, 3.0, 5.5]
     """
     values = np.asarray(values, "float64")
-    half = window // 2
-    return np.array(
-        [np.median(values[max(0, i - half) : i + half + 1]) for i in range(len(values))]
-    )
+    n, half = len(values), window // 2
+    # SciPy's filter where the window is whole: 1.4 ms for 20,000 values and
+    # a width of 101, against 0.7 s for one np.median per value. It pads the
+    # ends instead of shrinking the window (in every mode: [1, 2, 8, 3, 3] or
+    # [9, 2, 8, 3, 8] in the example), so the `half` values at each end are
+    # medians of what their window holds. A NaN upsets its sorting beyond
+    # the NaN's own windows: NaN goes in as 0, and its windows are set to NaN.
+    nan = np.isnan(values)
+    filtered = scipy.ndimage.median_filter(np.where(nan, 0.0, values), 2 * half + 1, mode="nearest")
+    ends = [*range(min(half, n)), *range(max(n - half, half), n)]
+    filtered[ends] = [np.median(values[max(0, i - half) : i + half + 1]) for i in ends]
+    filtered[scipy.ndimage.maximum_filter(nan, 2 * half + 1, mode="nearest")] = np.nan
+    return filtered
 
 
 class EstimatePlot(keras.callbacks.Callback):

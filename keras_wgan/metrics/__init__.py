@@ -4,7 +4,7 @@ classifier-based extractor for MNIST-like data, and a callback that logs
 them during training.
 
 Everything accepts NumPy arrays and tensors of any backend, and computes in
-NumPy/SciPy (float64): these are measurements, not training ops.
+NumPy, SciPy and POT (float64): these are measurements, not training ops.
 """
 
 from keras_wgan.metrics.classifier import ClassCoverage

@@ -12,7 +12,17 @@ from keras_wgan._checks import check_seed
 
 def polynomial_kernel(x, y) -> np.ndarray:
     """The KID kernel `k(a, b) = (a . b / d + 1)^3` between the rows of `x`
-    `(N, d)` and `y` `(M, d)`, as an `(N, M)` matrix."""
+    `(N, d)` and `y` `(M, d)`, as an `(N, M)` matrix.
+
+    The kernel of scikit-learn's `polynomial_kernel(x, y)` with its defaults
+    (`degree=3, gamma=1/d, coef0=1`), written out here as one line rather
+    than making scikit-learn a dependency for it.
+
+    Example:
+
+    >>> polynomial_kernel(np.array([[1.0, 1.0]]), np.array([[2.0, 0.0], [0.0, 0.0]]))
+    array([[8., 1.]])
+    """
     x = as_float_matrix(x, "x")
     y = as_float_matrix(y, "y")
     return (x @ y.T / x.shape[1] + 1.0) ** 3

@@ -4,6 +4,7 @@ VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018) toy tables."""
 import dataclasses
 
 import numpy as np
+from scipy.stats import entropy
 
 from keras_wgan.metrics.utils import as_float_matrix
 from keras_wgan._checks import check_int
@@ -118,11 +119,8 @@ def mode_coverage(
     high_quality = distances[np.arange(len(samples)), nearest] <= threshold
     mode_counts = np.bincount(nearest[high_quality], minlength=num_modes)
     total = int(mode_counts.sum())
-    if total:
-        q = mode_counts[mode_counts > 0] / total
-        reverse_kl = float(np.sum(q * np.log(q * num_modes)))
-    else:
-        reverse_kl = float("nan")
+    # KL(q || uniform); SciPy normalizes the counts and takes 0 log 0 as 0.
+    reverse_kl = float(entropy(mode_counts, np.ones(num_modes))) if total else float("nan")
     return ModeCoverage(
         modes_covered=int(np.sum(mode_counts >= min_samples)),
         num_modes=num_modes,
