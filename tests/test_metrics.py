@@ -163,14 +163,16 @@ def test_w1_in_one_dimension_matches_scipy_and_flattens_images():
     )
 
 
-def test_w1_matches_scipys_assignment_solver():
-    # For equal sizes an optimal plan is a permutation (Birkhoff-von Neumann):
-    # SciPy's assignment solver gives the same value.
+def test_w1_matches_pots_network_simplex():
+    # For equal sizes an optimal plan is a permutation (Birkhoff-von Neumann),
+    # which the library finds with SciPy's assignment solver; POT solves the
+    # transport linear program itself.
+    ot = pytest.importorskip("ot")
     rng = np.random.default_rng(9)
     x, y = rng.normal(size=(500, 2)), rng.normal(loc=0.5, size=(500, 2))
-    cost = scipy.spatial.distance.cdist(x, y)
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    assert metrics.wasserstein_1(x, y) == pytest.approx(cost[rows, cols].mean(), rel=1e-12)
+    uniform = np.full(500, 1 / 500)
+    expected = ot.emd2(uniform, uniform, scipy.spatial.distance.cdist(x, y), numItermax=10**7)
+    assert metrics.wasserstein_1(x, y) == pytest.approx(expected, rel=1e-12)
 
 
 def test_w1_with_unequal_sizes():
@@ -192,6 +194,19 @@ def test_sliced_wasserstein_matches_scipy_on_the_same_projections():
         )
         got = metrics.sliced_wasserstein(x, y[:size], num_projections=32, seed=7)
         assert got == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 2])
+def test_sliced_wasserstein_matches_pot_on_the_same_projections(p):
+    ot = pytest.importorskip("ot")
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(50, 3)), rng.normal(loc=1.0, size=(35, 3))
+    directions = np.random.default_rng(2).standard_normal((3, 16))
+    directions /= np.linalg.norm(directions, axis=0)
+    for size in (50, 35):  # equal and unequal sizes
+        expected = ot.sliced_wasserstein_distance(x, y[:size], projections=directions, p=p)
+        got = metrics.sliced_wasserstein(x, y[:size], num_projections=16, seed=2, p=p)
+        assert got == pytest.approx(expected, rel=1e-12)
 
 
 def test_sliced_wasserstein_of_order_2_with_unequal_sizes():
