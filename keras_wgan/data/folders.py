@@ -92,6 +92,13 @@ def _common_channels(files, found, folder) -> int:
 
 
 def _decode(contents, channels):
+    # tf.io.decode_image reads PNG and JPEG (and GIF, BMP, WebP) itself. Not
+    # keras.utils.image_dataset_from_directory: a folder with one file that
+    # is not an image ("not a png", named bad.png) lists it and then stops
+    # iteration with an InvalidArgumentError ("Unknown image file format")
+    # once it is reached, mid-training; it also resizes by cropping first
+    # (see pipeline.resize_and_center_crop) and converts every image to one
+    # colour mode chosen in advance.
     return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
 
