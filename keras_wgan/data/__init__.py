@@ -111,21 +111,13 @@ def load(
 
     Args:
         source: The source, as above (a string, a path, or an array).
-        image_size: Side of the square images produced (resize of the
-            shorter side, then center crop), or None to keep the source's
-            size (not for folders). Must be None for the 2-D toys.
-        batch_size: Samples per critic batch.
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element holds `n_critic * batch_size` samples.
-        seed: Seed of the shuffle (of the draws, for the toys).
-        repeat: Whether to repeat the data forever (the toys always are).
-        require_multiple_of: If given, the images' sides must be multiples
-            of it, e.g. 16 for the DCGAN models; an error says which
-            `image_size` to pass instead.
-        **kwargs: `shuffle` (for all but the toys), and further arguments
-            of the source's function, e.g. `key` and `value_range` for
-            arrays, `split`, `data_dir` and `shuffle_buffer` for TFDS,
-            `channels` for folders.
+        image_size, batch_size, n_critic, seed, repeat, require_multiple_of:
+            As for `prepare`. `image_size` is required for folders and must
+            be None for the 2-D toys, whose `seed` seeds the draws.
+        **kwargs: `shuffle` (for all but the toys), and the arguments of
+            the source's function: `key` and `value_range` for arrays;
+            `split`, `data_dir`, `image_key`, `download` and
+            `shuffle_buffer` for TFDS; `channels` for folders.
 
     Returns:
         A `tf.data.Dataset` of float32 batches of `n_critic * batch_size`
@@ -317,4 +309,5 @@ def toy_dataset(
     >>> tuple(batch.shape)
     (320, 2)
     """
-    return prepare(toy_samples(name, chunk_size), batch_size=batch_size, n_critic=n_critic, seed=seed)
+    samples = toy_samples(name, chunk_size)
+    return prepare(samples, batch_size=batch_size, n_critic=n_critic, seed=seed)

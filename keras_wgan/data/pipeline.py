@@ -53,7 +53,8 @@ def prepare(
 
     Example:
 
-    >>> images = tf.data.Dataset.from_tensor_slices(tf.fill((40, 20, 24, 1), tf.constant(255, "uint8")))
+    >>> white = tf.fill((40, 20, 24, 1), tf.constant(255, "uint8"))
+    >>> images = tf.data.Dataset.from_tensor_slices(white)
     >>> samples = Samples("white images", (20, 24, 1), lambda shuffle, seed: images,
     ...                   value_range=(0, 255), shuffle_buffer=40)
     >>> batch = next(iter(prepare(samples, 16, batch_size=4, n_critic=5, seed=0)))
