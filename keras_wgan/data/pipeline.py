@@ -89,19 +89,19 @@ def prepare(
     )
 
 
-def _check_image_size(samples, image_size, require_multiple_of) -> int | None:
-    """`image_size` checked against the samples' shape and
-    `require_multiple_of`."""
-    if require_multiple_of is not None:
-        require_multiple_of = check_int("require_multiple_of", require_multiple_of, 1)
+def _check_image_size(samples, image_size, multiple) -> int | None:
+    """`image_size` checked against the samples' shape and the sides'
+    required multiple (`require_multiple_of`)."""
+    if multiple is not None:
+        multiple = check_int("require_multiple_of", multiple, 1)
     shape = tuple(samples.shape)
     if len(shape) != 3:
-        if image_size is None and require_multiple_of is None:
+        if image_size is None and multiple is None:
             return None
         given = (
             f"image_size={image_size!r}"
             if image_size is not None
-            else f"require_multiple_of={require_multiple_of}"
+            else f"require_multiple_of={multiple}"
         )
         raise ValueError(
             f"{given} applies to images, but {samples.origin} gives samples of shape "
@@ -121,16 +121,7 @@ def _check_image_size(samples, image_size, require_multiple_of) -> int | None:
     else:
         height, width = shape[:2]
         origin = samples.origin
-    if require_multiple_of is not None:
-        check_multiple(height, width, require_multiple_of, origin)
-    return image_size
-
-
-def check_multiple(height, width, multiple, origin=None) -> None:
-    """Raises unless both image sides are multiples of `multiple`; `origin`
-    names the images' source in the message."""
-    multiple = check_int("require_multiple_of", multiple, 1)
-    if height % multiple or width % multiple:
+    if multiple is not None and (height % multiple or width % multiple):
         suggestion = max(multiple, -(-max(height, width) // multiple) * multiple)
         of = f" of {origin}" if origin is not None else ""
         raise ValueError(
@@ -138,6 +129,7 @@ def check_multiple(height, width, multiple, origin=None) -> None:
             f"sides that are multiples of {multiple} (require_multiple_of={multiple}). "
             f"Pass image_size={suggestion}, for example, to resize them."
         )
+    return image_size
 
 
 def n_critic_of(n_critic) -> int:
