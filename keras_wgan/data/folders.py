@@ -46,6 +46,12 @@ def readable_images(files, folder=None) -> tuple[list[str], list[int]]:
     rather than stopping training later with a TensorFlow op error. This
     reads the whole folder once: seconds for tens of thousands of small
     images. Raises if no file is readable.
+
+    Example:
+
+    ```python
+    files, channels = readable_images(list_image_files("faces/"))  # [...], [3, 3, 1, ...]
+    ```
     """
     def channels_of(file):
         return file, tf.shape(_decode(tf.io.read_file(file), 0))[-1]

@@ -57,9 +57,9 @@ def prepare(
     >>> images = tf.data.Dataset.from_tensor_slices(white)
     >>> samples = Samples("white images", (20, 24, 1), lambda shuffle, seed: images,
     ...                   value_range=(0, 255), shuffle_buffer=40)
-    >>> batch = next(iter(prepare(samples, 16, batch_size=4, n_critic=5, seed=0)))
-    >>> batch.shape, float(batch.numpy().min())
-    (TensorShape([20, 16, 16, 1]), 1.0)
+    >>> batch = next(iter(prepare(samples, 20, batch_size=4, n_critic=5, seed=0)))
+    >>> batch.shape, float(batch.numpy().min())  # 20x24 cropped to 20x20, 255 -> 1
+    (TensorShape([20, 20, 20, 1]), 1.0)
     """
     if not isinstance(samples, Samples):
         raise TypeError(
