@@ -142,6 +142,116 @@ def test_scale_to_unit_range():
     np.testing.assert_array_equal(pipeline.scale_to_unit_range(same, (-1, 1)).numpy(), same)
 
 
+def test_prepare_decodes_resizes_and_scales_every_sample():
+    # Items 0..9 decode to constant 6x10 uint16 images of value 1000 * i.
+    items = tf.data.Dataset.range(10)
+    decode = lambda i: tf.fill((6, 10, 1), tf.cast(1000 * i, tf.uint16))  # noqa: E731
+    samples = data.Samples("ten images", (6, 10, 1), lambda shuffle, seed: items,
+                           decode=decode, value_range=(0, 65535), shuffle_buffer=10)
+    out = batches(pipeline.prepare(samples, 4, batch_size=5, n_critic=1, shuffle=False))
+    assert [b.shape for b in out] == [(5, 4, 4, 1)] * 2 and out[0].dtype == np.float32
+    expected = np.arange(10) * 1000 / 32767.5 - 1  # constant images stay constant
+    np.testing.assert_allclose(np.concatenate(out)[:, :, :, 0], np.broadcast_to(
+        expected[:, None, None], (10, 4, 4)), atol=1e-6)
+    shuffled = pipeline.prepare(samples, 4, batch_size=5, n_critic=2, seed=0, repeat=True)
+    firsts = np.concatenate(batches(shuffled, 3))[:, 0, 0, 0]
+    for one_pass in np.round((firsts + 1) * 32.7675).reshape(3, 10):  # a new order each pass
+        np.testing.assert_array_equal(np.sort(one_pass), np.arange(10))
+    # Samples without a value range are used as they are: not scaled, not clipped.
+    points = tf.data.Dataset.from_tensor_slices(np.array([[1.5, -2.0]] * 4, "float32"))
+    raw = data.Samples("points", (2,), lambda shuffle, seed: points)
+    (out,) = batches(pipeline.prepare(raw, batch_size=2, n_critic=2))
+    np.testing.assert_array_equal(out, [[1.5, -2.0]] * 4)
+
+
+def test_prepare_checks_before_reading():
+    def read(shuffle, seed):
+        raise AssertionError("read before the checks")
+
+    images = data.Samples("the images", (None, None, 3), read, value_range=(0, 255))
+    with pytest.raises(ValueError, match=r"`image_size` is required for the images: .*"
+                       r"\(shape \(None, None, 3\)\).*Received: image_size=None"):
+        pipeline.prepare(images)
+    with pytest.raises(ValueError, match=r"`image_size` must be >= 1. Received: image_size=0"):
+        pipeline.prepare(images, 0)
+    fixed = data.Samples("the digits", (28, 28, 1), read, value_range=(0, 255))
+    with pytest.raises(ValueError, match=r"The images of the digits are 28x28, .*"
+                       r"\(require_multiple_of=16\). Pass image_size=32"):
+        pipeline.prepare(fixed, require_multiple_of=16)
+    with pytest.raises(ValueError, match=r"The images are 40x40, .*Pass image_size=48"):
+        pipeline.prepare(fixed, 40, require_multiple_of=16)
+    points = data.Samples("the points", (2,), read)
+    with pytest.raises(ValueError, match=r"require_multiple_of=4 applies to images, but the "
+                       r"points gives samples of shape \(2,\)"):
+        pipeline.prepare(points, require_multiple_of=4)
+    with pytest.raises(TypeError, match=r"must be a keras_wgan.data.Samples. Received: ndarray"):
+        pipeline.prepare(np.zeros((4, 2)))
+    calls = []
+    read_once = data.Samples("the points", (2,), lambda shuffle, seed: calls.append(
+        (shuffle, seed)) or tf.data.Dataset.range(8))
+    pipeline.prepare(read_once, batch_size=2, n_critic=2, seed=7, shuffle=False)
+    assert calls == [(False, 7)]
+
+
+def test_sources_give_raw_samples(tmp_path, mock_tfds):
+    """Sources neither resize nor scale: each gives its samples in its own
+    dtype, range and size, and says so; the pipeline does the rest."""
+    images = np.random.default_rng(0).integers(0, 256, (5, 6, 7), dtype=np.uint8)
+    samples = data.array_samples(images)
+    assert (samples.origin, samples.shape, samples.value_range) == (
+        "the array", (6, 7, 1), (0, 255))
+    assert samples.shuffle_buffer == 5 and samples.decode is None
+    read = np.stack(batches(samples.read(True, 0)))
+    assert read.dtype == np.uint8
+    np.testing.assert_array_equal(read, images[..., None])
+    vectors = data.array_samples(np.zeros((4, 3), "float32"))
+    assert (vectors.shape, vectors.value_range) == ((3,), (-1.0, 1.0))
+
+    ramp = np.broadcast_to(np.arange(24, dtype=np.uint8)[None, :, None] * 10, (16, 24, 3))
+    write_image(tmp_path / "a.png", ramp)
+    folder = data.folder_samples(tmp_path)
+    assert (folder.shape, folder.value_range, folder.shuffle_buffer) == (
+        (None, None, 3), (0, 255), 1)
+    (file,) = batches(folder.read(True, 0))
+    pixels = folder.decode(file).numpy()
+    assert pixels.dtype == np.uint8
+    np.testing.assert_array_equal(pixels, ramp)  # at its own size
+
+    mnist = data.tfds_samples("mnist")
+    assert (mnist.origin, mnist.shape, mnist.value_range) == (
+        "TFDS dataset 'mnist'", (28, 28, 1), (0, 255))
+    digit = mnist.decode(next(iter(mnist.read(False, 0)))).numpy()
+    assert digit.dtype == np.uint8 and digit.shape == (28, 28, 1)
+
+    toy = data.toy_samples("8gaussians", chunk_size=10)
+    assert (toy.shape, toy.value_range, toy.shuffle_buffer) == ((2,), None, 0)
+    points = np.stack(batches(toy.read(False, 3).take(20)))
+    rngs = [np.random.default_rng([3, i]) for i in range(2)]  # chunk i from (seed, i)
+    expected = np.concatenate([data.eight_gaussians(10, rng) for rng in rngs])
+    np.testing.assert_array_equal(points, expected)
+
+
+def test_sources_do_not_use_the_pipeline():
+    """The data layer reads as one path: sources import neither the
+    pipeline nor each other."""
+    import ast
+
+    sources = ("arrays", "folders", "tfds", "toy2d")
+    for name in sources:
+        path = os.path.join(os.path.dirname(data.__file__), name + ".py")
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+                imported.add(node.module)
+        used = {m for m in imported if m.startswith("keras_wgan.data")}
+        assert used == {"keras_wgan.data.samples", "keras_wgan.data.samples.Samples"}, (name, used)
+
+
 # ----------------------------------------------------------------- arrays
 
 
@@ -213,7 +323,8 @@ def test_array_resize_and_vectors():
     )
     np.testing.assert_array_equal(out, vectors)
     with pytest.raises(
-        ValueError, match=r"`image_size` applies to images; the array holds vectors"
+        ValueError,
+        match=r"image_size=16 applies to images, but the array gives samples of shape \(2,\)",
     ):
         data.array_dataset(vectors, 16)
 
@@ -327,7 +438,9 @@ def test_folder_errors(tmp_path):
     ):
         data.folder_dataset(tmp_path / "empty", 16)
     write_image(tmp_path / "one" / "a.png", np.zeros((4, 4, 3)))
-    with pytest.raises(ValueError, match=r"`image_size` is required for a folder"):
+    with pytest.raises(
+        ValueError, match=r"`image_size` is required for the folder '.*one': its images may differ"
+    ):
         data.folder_dataset(tmp_path / "one", None)
     with pytest.raises(ValueError, match=r"`channels` must be 1, 3 or None. Received: channels=2"):
         data.folder_dataset(tmp_path / "one", 16, channels=2)
@@ -374,7 +487,11 @@ def test_tfds_errors(mock_tfds):
         ValueError, match=r"Unknown TFDS dataset 'mnsit'. Did you mean 'mnist'.*celeb_a"
     ):
         data.tfds_dataset("mnsit", 32)
-    with pytest.raises(ValueError, match=r"'lsun/bedroom' differ in size .*pass image_size"):
+    with pytest.raises(
+        ValueError,
+        match=r"required for TFDS dataset 'lsun/bedroom': its images may differ in size "
+        r"\(shape \(None, None, 3\)\); pass image_size",
+    ):
         data.tfds_dataset("lsun/bedroom")
     with pytest.raises(ValueError, match=r"'iris' has no image feature; its features are"):
         data.tfds_dataset("iris", 16)
@@ -538,7 +655,9 @@ def test_load_errors(tmp_path, mock_tfds):
     ):
         data.load("mnsit")
     with pytest.raises(
-        ValueError, match=r"'8gaussians' is a 2-D toy distribution: it has no images.*image_size=64"
+        ValueError,
+        match=r"image_size=64 applies to images, but '8gaussians' \(2-D toy data\) gives "
+        r"samples of shape \(2,\)",
     ):
         data.load("8gaussians", 64)
     with pytest.raises(

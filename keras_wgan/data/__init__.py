@@ -1,16 +1,20 @@
-"""Data sources for WGAN training.
+"""Data for WGAN training: sources of raw samples, and one pipeline.
 
-Each source gives a `tf.data.Dataset` of float32 samples (images in
-[-1, 1], channels-last; no labels), batched at `n_critic * batch_size` with
-whole batches only, shuffled (seedable) and prefetched, ready for
-`keras_wgan.WGAN.fit` on every Keras backend:
+A source only says what it holds (a `Samples`): its items, how to decode
+them, their shape and value range. The pipeline (`pipeline.prepare`)
+checks them against the arguments, then decodes, resizes (shorter side,
+then center crop), scales to [-1, 1], shuffles (seedable) and batches them
+at `n_critic * batch_size` with whole batches only, ready for
+`keras_wgan.WGAN.fit` on every Keras backend. The sources:
 
-- `toy_dataset`: the 2-D toys `8gaussians`, `25gaussians`, `swissroll`.
-- `tfds_dataset`: any TensorFlow Datasets image dataset by name.
-- `array_dataset`: an array, an `.npy` or an `.npz` file.
-- `folder_dataset`: a folder of PNG and JPEG files.
+- `toy_samples`: the 2-D toys `8gaussians`, `25gaussians`, `swissroll`.
+- `tfds_samples`: any TensorFlow Datasets image dataset by name.
+- `array_samples`: an array, an `.npy` or an `.npz` file.
+- `folder_samples`: a folder of PNG and JPEG files.
 
-`load` picks one from a single string.
+`load` picks a source from a single string and runs the pipeline on it;
+`toy_dataset`, `tfds_dataset`, `array_dataset` and `folder_dataset` do the
+same for one source.
 """
 
 import os
@@ -21,36 +25,44 @@ import tensorflow as tf
 from keras_wgan.data import pipeline
 from keras_wgan.data import tfds as _tfds_source
 from keras_wgan.data import toy2d
-from keras_wgan.data.arrays import array_dataset
+from keras_wgan.data.arrays import array_samples
 from keras_wgan.data.arrays import read_array
 from keras_wgan.data.folders import IMAGE_EXTENSIONS
-from keras_wgan.data.folders import folder_dataset
+from keras_wgan.data.folders import folder_samples
 from keras_wgan.data.folders import list_image_files
 from keras_wgan.data.pipeline import batch_for_wgan
+from keras_wgan.data.pipeline import prepare
 from keras_wgan.data.pipeline import resize_and_center_crop
 from keras_wgan.data.pipeline import scale_to_unit_range
+from keras_wgan.data.samples import Samples
 from keras_wgan.data.tfds import DatasetDownloadError
-from keras_wgan.data.tfds import tfds_dataset
+from keras_wgan.data.tfds import tfds_samples
 from keras_wgan.data.toy2d import TOY_DISTRIBUTIONS
 from keras_wgan.data.toy2d import ToyDistribution
 from keras_wgan.data.toy2d import eight_gaussians
 from keras_wgan.data.toy2d import get_toy
 from keras_wgan.data.toy2d import swiss_roll
-from keras_wgan.data.toy2d import toy_dataset
 from keras_wgan.data.toy2d import toy_modes
+from keras_wgan.data.toy2d import toy_samples
 from keras_wgan.data.toy2d import twenty_five_gaussians
 
 __all__ = [
     "load",
+    "Samples",
+    "prepare",
     "batch_for_wgan",
     "resize_and_center_crop",
     "scale_to_unit_range",
+    "tfds_samples",
     "tfds_dataset",
     "DatasetDownloadError",
+    "array_samples",
     "array_dataset",
     "read_array",
+    "folder_samples",
     "folder_dataset",
     "list_image_files",
+    "toy_samples",
     "toy_dataset",
     "toy_modes",
     "get_toy",
@@ -86,31 +98,26 @@ def load(
 
     `source` is, in the order tried:
 
-    - a NumPy array: `array_dataset`;
+    - a NumPy array: `array_samples`;
     - a 2-D toy name, `"8gaussians"`, `"25gaussians"` or `"swissroll"`:
-      `toy_dataset` (endless; `image_size` does not apply);
+      `toy_samples` (endless; `image_size` does not apply);
     - `"tfds:NAME"`: the TFDS dataset NAME (`"tfds:mnist"`,
       `"tfds:lsun/bedroom"`);
-    - an existing folder: `folder_dataset`; an existing `.npz` or `.npy`
-      file: `array_dataset`;
+    - an existing folder: `folder_samples`; an existing `.npz` or `.npy`
+      file: `array_samples`;
     - any other TFDS dataset name (`"cifar10"`).
+
+    The source's samples then go through `pipeline.prepare`, once.
 
     Args:
         source: The source, as above (a string, a path, or an array).
-        image_size: Side of the square images produced (resize of the
-            shorter side, then center crop), or None to keep the source's
-            size (not for folders). Must be None for the 2-D toys.
-        batch_size: Samples per critic batch.
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element holds `n_critic * batch_size` samples.
-        seed: Seed of the shuffle (of the draws, for the toys).
-        repeat: Whether to repeat the data forever (the toys always are).
-        require_multiple_of: If given, the images' sides must be multiples
-            of it, e.g. 16 for the DCGAN models; an error says which
-            `image_size` to pass instead.
-        **kwargs: Further arguments of the source's function, e.g. `key`
-            and `value_range` for arrays, `split` and `data_dir` for TFDS,
-            `channels` for folders, `shuffle` for all but the toys.
+        image_size, batch_size, n_critic, seed, repeat, require_multiple_of:
+            As for `prepare`. `image_size` is required for folders and must
+            be None for the 2-D toys, whose `seed` seeds the draws.
+        **kwargs: `shuffle` (for all but the toys), and the arguments of
+            the source's function: `key` and `value_range` for arrays;
+            `split`, `data_dir`, `image_key`, `download` and
+            `shuffle_buffer` for TFDS; `channels` for folders.
 
     Returns:
         A `tf.data.Dataset` of float32 batches of `n_critic * batch_size`
@@ -124,27 +131,33 @@ def load(
     celeba = load("tfds:celeb_a", image_size=64, require_multiple_of=16)
     ```
     """
-    if require_multiple_of is not None:
-        pipeline.check_int("require_multiple_of", require_multiple_of, 1)
     if isinstance(source, (str, os.PathLike)) and toy2d.is_toy_name(os.fspath(source)):
-        if image_size is not None or require_multiple_of is not None:
-            raise ValueError(
-                f"{os.fspath(source)!r} is a 2-D toy distribution: it has no images, so "
-                "image_size and require_multiple_of do not apply (use the toy or MLP "
-                f"models). Received: image_size={image_size!r}, "
-                f"require_multiple_of={require_multiple_of!r}"
-            )
         if kwargs:
             raise TypeError(
                 "2-D toy data is an endless stream of fresh draws and takes only "
                 f"batch_size, n_critic and seed. Received also: {sorted(kwargs)}"
             )
-        return toy_dataset(os.fspath(source), batch_size, n_critic, seed)
-    image_size = pipeline.check_image_size(image_size, require_multiple_of)
-    common = dict(batch_size=batch_size, n_critic=n_critic, seed=seed, repeat=repeat, **kwargs)
+        samples = toy_samples(os.fspath(source))
+    else:
+        samples = _source_samples(source, kwargs)
+    return prepare(
+        samples,
+        image_size,
+        batch_size=batch_size,
+        n_critic=n_critic,
+        seed=seed,
+        shuffle=kwargs.get("shuffle", True),
+        repeat=repeat,
+        require_multiple_of=require_multiple_of,
+    )
+
+
+def _source_samples(source, kwargs) -> Samples:
+    """The samples of an image source (an array, a file, a folder, TFDS);
+    `kwargs` are the source function's arguments, and `shuffle`."""
+    kwargs = {k: v for k, v in kwargs.items() if k != "shuffle"}
     if isinstance(source, np.ndarray):
-        dataset = array_dataset(source, image_size, **common)
-        return _checked(dataset, None, require_multiple_of)
+        return array_samples(source, **kwargs)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
             "`source` must be a string, a path or a NumPy array. "
@@ -152,26 +165,24 @@ def load(
         )
     name = os.fspath(source)
     if name.startswith("tfds:"):
-        name = name[len("tfds:") :]
-        return _checked(tfds_dataset(name, image_size, **common), name, require_multiple_of)
+        return tfds_samples(name[len("tfds:") :], **kwargs)
     path = os.path.expanduser(name)
     if os.path.isdir(path):
-        return folder_dataset(path, image_size, **common)
+        return folder_samples(path, **kwargs)
     if os.path.isfile(path):
         if not path.lower().endswith(_ARRAY_EXTENSIONS):
             raise ValueError(
                 f"Cannot read samples from the file {name!r}: expected an .npz or .npy "
                 "file, or a folder of images."
             )
-        dataset = array_dataset(path, image_size, **common)
-        return _checked(dataset, name, require_multiple_of)
+        return array_samples(path, **kwargs)
     if _looks_like_path(name):
         raise FileNotFoundError(
             f"No such file or folder: {name!r} (expected an .npz or .npy file or a "
             "folder of images)."
         )
     if _tfds_source.is_tfds_name(name):
-        return _checked(tfds_dataset(name, image_size, **common), name, require_multiple_of)
+        return tfds_samples(name, **kwargs)
     raise ValueError(
         f"Unknown data source {name!r}. "
         f"{_tfds_source.did_you_mean(name, TOY_DISTRIBUTIONS)}Expected a 2-D toy "
@@ -181,16 +192,122 @@ def load(
     )
 
 
-def _checked(dataset, source, require_multiple_of):
-    """Checks the sides of images kept at their own size (image_size=None)."""
-    if require_multiple_of is None:
-        return dataset
-    shape = dataset.element_spec.shape
-    if shape.rank != 4:
-        raise ValueError(
-            f"require_multiple_of={require_multiple_of} applies to images, but "
-            f"{'the array' if source is None else repr(source)} gives samples of "
-            f"shape {tuple(shape[1:])}."
-        )
-    pipeline.check_multiple(shape[1], shape[2], require_multiple_of, source)
-    return dataset
+def array_dataset(
+    path_or_array,
+    image_size: int | None = None,
+    *,
+    key: str | None = None,
+    value_range=None,
+    batch_size: int = 64,
+    n_critic=5,
+    shuffle: bool = True,
+    seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """`array_samples(path_or_array, key=key, value_range=value_range)`
+    through `pipeline.prepare`: scaled to [-1, 1], resized and cropped to
+    `image_size` if given, shuffled uniformly (every pass in a new order)
+    and batched for a WGAN. See `prepare` for the other arguments.
+
+    Example:
+
+    ```python
+    dataset = array_dataset("../shared/data/mnist_test.npz", image_size=32, batch_size=64)
+    # batches of shape (320, 32, 32, 1)
+    ```
+    """
+    samples = array_samples(path_or_array, key=key, value_range=value_range)
+    return prepare(
+        samples, image_size, batch_size=batch_size, n_critic=n_critic, seed=seed,
+        shuffle=shuffle, repeat=repeat,
+    )
+
+
+def folder_dataset(
+    path,
+    image_size: int,
+    *,
+    channels: int | None = None,
+    batch_size: int = 64,
+    n_critic=5,
+    shuffle: bool = True,
+    seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """`folder_samples(path, channels=channels)` through `pipeline.prepare`:
+    resized (shorter side) and center-cropped to `image_size` (required),
+    scaled to [-1, 1], in a new random order every pass, and batched for a
+    WGAN. See `prepare` for the other arguments.
+
+    Example:
+
+    ```python
+    dataset = folder_dataset("lsun_bedrooms/", image_size=64, batch_size=64)
+    # batches of shape (320, 64, 64, 3)
+    ```
+    """
+    samples = folder_samples(path, channels=channels)
+    return prepare(
+        samples, image_size, batch_size=batch_size, n_critic=n_critic, seed=seed,
+        shuffle=shuffle, repeat=repeat,
+    )
+
+
+def tfds_dataset(
+    name: str,
+    image_size: int | None = None,
+    split: str = "train",
+    data_dir: str | None = None,
+    *,
+    image_key: str | None = None,
+    download: bool = True,
+    batch_size: int = 64,
+    n_critic=5,
+    shuffle: bool = True,
+    shuffle_buffer: int = 10_000,
+    seed: int | None = None,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """`tfds_samples(name, split, data_dir, ...)` through `pipeline.prepare`:
+    resized (shorter side) and center-cropped to `image_size` (None keeps
+    the dataset's size, which must then be fixed: 28 for MNIST), scaled to
+    [-1, 1], shuffled (files, then a buffer of `shuffle_buffer` examples)
+    and batched for a WGAN. See `prepare` for the other arguments.
+
+    Example:
+
+    ```python
+    dataset = tfds_dataset("mnist", image_size=32, batch_size=64, n_critic=5)
+    # batches of shape (320, 32, 32, 1)
+    ```
+    """
+    samples = tfds_samples(
+        name, split, data_dir, image_key=image_key, download=download,
+        shuffle_buffer=shuffle_buffer,
+    )
+    return prepare(
+        samples, image_size, batch_size=batch_size, n_critic=n_critic, seed=seed,
+        shuffle=shuffle, repeat=repeat,
+    )
+
+
+def toy_dataset(
+    name: str,
+    batch_size: int = 256,
+    n_critic=5,
+    seed: int | None = None,
+    chunk_size: int = 4096,
+) -> tf.data.Dataset:
+    """`toy_samples(name, chunk_size)` through `pipeline.prepare`: an endless
+    stream of fresh draws, batched for a WGAN (so `fit` needs
+    `steps_per_epoch`), the same for the same seed on every backend
+    (`batch_size` 256 in the reference).
+
+    Example:
+
+    >>> batch = next(iter(toy_dataset("8gaussians", batch_size=64, n_critic=5, seed=0)))
+    >>> tuple(batch.shape)
+    (320, 2)
+    """
+    samples = toy_samples(name, chunk_size)
+    return prepare(samples, batch_size=batch_size, n_critic=n_critic, seed=seed)

@@ -1,11 +1,12 @@
 """Samples from NumPy arrays: `.npy` and `.npz` files or arrays in memory."""
 
+import math
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan.data import pipeline
+from keras_wgan.data.samples import Samples
 
 # Keys tried, in this order, when an .npz file holds several arrays.
 SAMPLE_KEYS = ("images", "image", "x", "x_train", "samples", "data")
@@ -91,60 +92,36 @@ def _infer_value_range(array: np.ndarray):
     )
 
 
-def array_dataset(
-    path_or_array,
-    image_size: int | None = None,
-    *,
-    key: str | None = None,
-    value_range=None,
-    batch_size: int = 64,
-    n_critic=5,
-    shuffle: bool = True,
-    seed: int | None = None,
-    repeat: bool = False,
-) -> tf.data.Dataset:
-    """Samples from an array, an `.npy` file or an `.npz` file, scaled to
-    [-1, 1] and batched for a WGAN.
+def array_samples(path_or_array, *, key: str | None = None, value_range=None) -> Samples:
+    """The samples of an array, an `.npy` file or an `.npz` file.
 
     Images are `(N, height, width, channels)`, or `(N, height, width)` for
-    grayscale (a channel axis is added); `(N, features)` arrays are taken as
-    vectors and are only scaled. Values are mapped linearly from
-    `value_range` to [-1, 1]. By default it follows from the dtype: uint8 is
-    0..255; floats are taken as already in [-1, 1] (pass `value_range=(0, 1)`
-    for images in [0, 1]); other dtypes need an explicit `value_range`.
-    Values outside the range are an error, not clipped. The whole array is
-    held in memory (in its own dtype, so uint8 images take a quarter of the
-    space of floats; TensorFlow caps it at 2 GB) and shuffled uniformly,
-    every pass in a new order.
+    grayscale (a channel axis is added); `(N, features)` arrays are
+    vectors. Their values span `value_range`, which the pipeline maps to
+    [-1, 1]. By default it follows from the dtype: uint8 is 0..255; floats
+    are taken as already in [-1, 1] (pass `value_range=(0, 1)` for images in
+    [0, 1]); other dtypes need an explicit `value_range`. Values outside the
+    range are an error, not clipped. The whole array is held in memory (in
+    its own dtype, so uint8 images take a quarter of the space of floats;
+    TensorFlow caps it at 2 GB) and shuffled uniformly.
 
     Args:
         path_or_array: A NumPy array, or the path of an `.npy` or `.npz`
             file (see `read_array` for how an `.npz` array is chosen).
-        image_size: If given, images are resized (shorter side) and
-            center-cropped to `image_size x image_size`.
         key: Name of the array in an `.npz` file.
         value_range: `(low, high)` of the array's values; see above.
-        batch_size: Samples per critic batch.
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element of the dataset holds `n_critic * batch_size`
-            samples.
-        shuffle: Whether to shuffle.
-        seed: Shuffle seed, or None.
-        repeat: Whether to repeat forever.
 
     Returns:
-        A `tf.data.Dataset` of float32 batches
-        `(n_critic * batch_size, *sample_shape)` in [-1, 1].
+        A `keras_wgan.data.Samples` of the array's rows, in their dtype.
 
     Example:
 
     ```python
-    dataset = array_dataset("../shared/data/mnist_test.npz", image_size=32, batch_size=64)
-    # batches of shape (320, 32, 32, 1)
+    samples = array_samples("../shared/data/mnist_test.npz")
+    samples.shape, samples.value_range  # (28, 28, 1), (0.0, 255.0)
     ```
     """
     array = read_array(path_or_array, key)
-    image_size = pipeline.check_image_size(image_size)
     if isinstance(path_or_array, (str, os.PathLike)):
         origin = repr(os.fspath(path_or_array))
     else:
@@ -157,11 +134,6 @@ def array_dataset(
         )
     if array.ndim == 3:
         array = array[..., np.newaxis]
-    if array.ndim == 2 and image_size is not None:
-        raise ValueError(
-            f"`image_size` applies to images; {origin} holds vectors of shape "
-            f"{array.shape}. Received: image_size={image_size}"
-        )
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
@@ -172,7 +144,7 @@ def array_dataset(
     if value_range is None:
         value_range = _infer_value_range(array)
     else:
-        value_range = pipeline.check_value_range(value_range)
+        value_range = check_value_range(value_range)
     low, high = float(array.min()), float(array.max())
     if not (value_range[0] <= low and high <= value_range[1]):
         raise ValueError(
@@ -180,19 +152,31 @@ def array_dataset(
             f"value_range={value_range}. Pass the right value_range, e.g. "
             f"value_range=(0, 1) for images in [0, 1] or (0, 255) for 0..255."
         )
-
-    def preprocess(sample):
-        if image_size is not None:
-            sample = pipeline.resize_and_center_crop(sample, image_size)
-        return pipeline.scale_to_unit_range(sample, value_range)
-
-    dataset = tf.data.Dataset.from_tensor_slices(array)
-    return pipeline.batch_for_wgan(
-        dataset,
-        batch_size,
-        n_critic,
-        shuffle_buffer=len(array) if shuffle else 0,
-        seed=seed,
-        repeat=repeat,
-        map_fn=preprocess,
+    return Samples(
+        origin,
+        array.shape[1:],
+        lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(array),
+        value_range=value_range,
+        shuffle_buffer=len(array),
     )
+
+
+def check_value_range(value_range) -> tuple[float, float]:
+    """Returns `value_range` as `(low, high)` floats; raises unless they are
+    finite with `low < high`.
+
+    Example:
+
+    >>> check_value_range((0, 255))
+    (0.0, 255.0)
+    """
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(
+            "`value_range` must be a pair (low, high) of finite numbers with "
+            f"low < high, e.g. (0, 255). Received: value_range={value_range!r}"
+        )
+    return low, high

@@ -5,7 +5,7 @@ import warnings
 
 import tensorflow as tf
 
-from keras_wgan.data import pipeline
+from keras_wgan.data.samples import Samples
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -46,6 +46,12 @@ def readable_images(files, folder=None) -> tuple[list[str], list[int]]:
     rather than stopping training later with a TensorFlow op error. This
     reads the whole folder once: seconds for tens of thousands of small
     images. Raises if no file is readable.
+
+    Example:
+
+    ```python
+    files, channels = readable_images(list_image_files("faces/"))  # [...], [3, 3, 1, ...]
+    ```
     """
     def channels_of(file):
         return file, tf.shape(_decode(tf.io.read_file(file), 0))[-1]
@@ -68,7 +74,7 @@ def readable_images(files, folder=None) -> tuple[list[str], list[int]]:
         warnings.warn(
             f"Skipping {len(skipped)} of {len(files)} files{where} that are not readable "
             f"PNG or JPEG images (not an image, or corrupt): {shown}",
-            stacklevel=3,
+            stacklevel=4,  # the caller of load or folder_dataset
         )
     kept = [file for file in files if file in found]
     return kept, [found[file] for file in kept]
@@ -86,85 +92,64 @@ def _common_channels(files, found, folder) -> int:
             f"{len(files) - len(gray)} colour images (e.g. grayscale {gray[0]!r}): training "
             "on RGB, with the grayscale images converted (keras_wgan.data.load(..., channels=1) "
             "trains on grayscale).",
-            stacklevel=3,
+            stacklevel=4,  # the caller of load or folder_dataset
         )
     return 3
 
 
 def _decode(contents, channels):
+    # tf.io.decode_image reads PNG and JPEG (and GIF, BMP, WebP) itself. Not
+    # keras.utils.image_dataset_from_directory: a folder with one file that
+    # is not an image ("not a png", named bad.png) lists it and then stops
+    # iteration with an InvalidArgumentError ("Unknown image file format")
+    # once it is reached, mid-training; it also resizes by cropping first
+    # (see pipeline.resize_and_center_crop) and converts every image to one
+    # colour mode chosen in advance.
     return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
 
-def folder_dataset(
-    path,
-    image_size: int,
-    *,
-    channels: int | None = None,
-    batch_size: int = 64,
-    n_critic=5,
-    shuffle: bool = True,
-    seed: int | None = None,
-    repeat: bool = False,
-) -> tf.data.Dataset:
-    """Images from the PNG and JPEG files under a folder (recursively),
-    resized (shorter side) and center-cropped to `image_size`, scaled to
-    [-1, 1] and batched for a WGAN.
+def folder_samples(path, *, channels: int | None = None) -> Samples:
+    """The images of the PNG and JPEG files under a folder (recursively).
 
-    Files are read and decoded with `tf.io` as they are needed, in a new
-    random order every pass, so the folder may be larger than memory. Every
-    file is decoded once first (`readable_images`): files that are not
-    readable images are skipped with a warning naming them.
+    Every file is decoded once first (`readable_images`): files that are
+    not readable images are skipped with a warning naming them. The
+    pipeline then shuffles the file names and reads and decodes the files
+    (`tf.io.decode_image`) as they are needed, so the folder may be larger
+    than memory. The images may differ in size: the pipeline needs an
+    `image_size` to resize and crop them to.
 
     Args:
         path: The folder.
-        image_size: Side of the square images produced.
         channels: Channels of the images produced: 1 (grayscale) or 3 (RGB);
             every image is converted, alpha dropped. None: 1 if every image
             is grayscale, else 3 (with a warning if some are grayscale).
-        batch_size: Samples per critic batch.
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element of the dataset holds `n_critic * batch_size` images.
-        shuffle: Whether to shuffle (the order of the files).
-        seed: Shuffle seed, or None.
-        repeat: Whether to repeat forever.
 
     Returns:
-        A `tf.data.Dataset` of float32 batches
-        `(n_critic * batch_size, image_size, image_size, channels)` in
-        [-1, 1].
+        A `keras_wgan.data.Samples` of uint8 images
+        `(height, width, channels)`.
 
     Example:
 
     ```python
-    dataset = folder_dataset("lsun_bedrooms/", image_size=64, batch_size=64)
-    # batches of shape (320, 64, 64, 3)
+    samples = folder_samples("lsun_bedrooms/")
+    samples.shape  # (None, None, 3)
     ```
     """
     files = list_image_files(path)
-    if image_size is None:
-        raise ValueError(
-            "`image_size` is required for a folder: its images may differ in size. "
-            "Received: image_size=None"
-        )
-    image_size = pipeline.check_image_size(image_size)
     if channels is not None and (channels not in (1, 3) or isinstance(channels, bool)):
         raise ValueError(f"`channels` must be 1, 3 or None. Received: channels={channels!r}")
     files, found = readable_images(files, path)
     if channels is None:
         channels = _common_channels(files, found, path)
 
-    def load(file):
-        image = _decode(tf.io.read_file(file), channels)
-        image = pipeline.resize_and_center_crop(image, image_size)
-        return pipeline.scale_to_unit_range(image, (0, 255))
+    def decode(file):
+        return _decode(tf.io.read_file(file), channels)
 
-    dataset = tf.data.Dataset.from_tensor_slices(files)
-    return pipeline.batch_for_wgan(
-        dataset,
-        batch_size,
-        n_critic,
-        shuffle_buffer=len(files) if shuffle else 0,
-        seed=seed,
-        repeat=repeat,
-        map_fn=load,
+    return Samples(
+        f"the folder {os.fspath(path)!r}",
+        (None, None, channels),
+        lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(files),
+        decode=decode,
+        value_range=(0, 255),
+        shuffle_buffer=len(files),
     )

@@ -1,42 +1,135 @@
-"""What every data source shares: batching for a WGAN training step, image
-resizing and cropping, and scaling to [-1, 1]."""
-
-import math
+"""The one path from a source's raw samples to WGAN training batches: it
+checks, decodes, resizes, scales, shuffles and batches the samples of every
+source (`prepare`)."""
 
 import tensorflow as tf
 
 from keras_wgan import schedules
-from keras_wgan._checks import check_int  # noqa: F401  (used as pipeline.check_int)
-from keras_wgan._checks import check_seed  # noqa: F401
+from keras_wgan._checks import check_int
+from keras_wgan._checks import check_seed
 from keras_wgan._checks import is_int
+from keras_wgan.data.samples import Samples
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
+def prepare(
+    samples: Samples,
+    image_size: int | None = None,
+    *,
+    batch_size: int = 64,
+    n_critic=5,
+    seed: int | None = None,
+    shuffle: bool = True,
+    repeat: bool = False,
+    require_multiple_of: int | None = None,
+) -> tf.data.Dataset:
+    """Checks a source's samples against the arguments, then reads, decodes,
+    resizes (`resize_and_center_crop`), scales (`scale_to_unit_range`),
+    shuffles and batches them (`batch_for_wgan`).
+
+    Every source goes through here once: `keras_wgan.data.load` and the
+    `*_dataset` functions call it. Its checks come before `samples.read`,
+    so that a wrong size is reported before a download or a read.
+
+    Args:
+        samples: What a source gives (`keras_wgan.data.Samples`).
+        image_size: Side of the square images produced (resize of the
+            shorter side, then center crop), or None to keep the images'
+            own size, which must then be fixed. None for vectors.
+        batch_size: Samples per critic batch.
+        n_critic: Critic batches per training batch (an int or a schedule);
+            each element holds `n_critic * batch_size` samples.
+        seed: Seed of the shuffle (and of the draws, for the toys).
+        shuffle: Whether to shuffle (in a buffer of `samples.shuffle_buffer`).
+        repeat: Whether to repeat the samples forever.
+        require_multiple_of: If given, the images' sides must be multiples
+            of it, e.g. 16 for the DCGAN models; an error says which
+            `image_size` to pass instead.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches of `n_critic * batch_size`
+        samples, images in [-1, 1].
+
+    Example:
+
+    >>> white = tf.fill((40, 20, 24, 1), tf.constant(255, "uint8"))
+    >>> images = tf.data.Dataset.from_tensor_slices(white)
+    >>> samples = Samples("white images", (20, 24, 1), lambda shuffle, seed: images,
+    ...                   value_range=(0, 255), shuffle_buffer=40)
+    >>> batch = next(iter(prepare(samples, 20, batch_size=4, n_critic=5, seed=0)))
+    >>> batch.shape, float(batch.numpy().min())  # 20x24 cropped to 20x20, 255 -> 1
+    (TensorShape([20, 20, 20, 1]), 1.0)
+    """
+    if not isinstance(samples, Samples):
+        raise TypeError(
+            f"`samples` must be a keras_wgan.data.Samples. Received: {type(samples).__name__}"
+        )
+    image_size = _check_image_size(samples, image_size, require_multiple_of)
+    seed = check_seed(seed)
+    decode, value_range = samples.decode, samples.value_range
+
+    def preprocess(item):
+        sample = item if decode is None else decode(item)
+        if image_size is not None:
+            sample = resize_and_center_crop(sample, image_size)
+        if value_range is not None:
+            sample = scale_to_unit_range(sample, value_range)
+        return sample
+
+    needed = decode is not None or image_size is not None or value_range is not None
+    return batch_for_wgan(
+        samples.read(bool(shuffle), seed),
+        batch_size,
+        n_critic,
+        shuffle_buffer=samples.shuffle_buffer if shuffle else 0,
+        seed=seed,
+        repeat=repeat,
+        map_fn=preprocess if needed else None,
+    )
 
 
-def check_image_size(image_size, require_multiple_of=None) -> int | None:
-    """Validates an optional square image size (and, when given, that it is
-    a multiple of `require_multiple_of`)."""
-    if image_size is None:
-        return None
-    image_size = check_int("image_size", image_size, 1)
-    if require_multiple_of is not None:
-        check_multiple(image_size, image_size, require_multiple_of)
-    return image_size
-
-
-def check_multiple(height, width, multiple, source=None) -> None:
-    """Raises unless both image sides are multiples of `multiple`."""
-    multiple = check_int("require_multiple_of", multiple, 1)
-    if height % multiple or width % multiple:
-        suggestion = max(multiple, -(-max(height, width) // multiple) * multiple)
-        origin = f" of source {source!r}" if source is not None else ""
+def _check_image_size(samples, image_size, multiple) -> int | None:
+    """`image_size` checked against the samples' shape and the sides'
+    required multiple (`require_multiple_of`)."""
+    if multiple is not None:
+        multiple = check_int("require_multiple_of", multiple, 1)
+    shape = tuple(samples.shape)
+    if len(shape) != 3:
+        if image_size is None and multiple is None:
+            return None
+        given = (
+            f"image_size={image_size!r}"
+            if image_size is not None
+            else f"require_multiple_of={multiple}"
+        )
         raise ValueError(
-            f"The images{origin} are {height}x{width}, but the architecture needs "
+            f"{given} applies to images, but {samples.origin} gives samples of shape "
+            f"{shape}: leave image_size and require_multiple_of at None for them (the toy "
+            "and MLP models take such samples)."
+        )
+    if image_size is not None:
+        image_size = check_int("image_size", image_size, 1)
+        height = width = image_size
+        origin = None  # the sides are image_size's, whatever the source
+    elif None in shape[:2]:
+        raise ValueError(
+            f"`image_size` is required for {samples.origin}: its images may differ in size "
+            f"(shape {shape}); pass image_size to resize and crop them to a square. "
+            "Received: image_size=None"
+        )
+    else:
+        height, width = shape[:2]
+        origin = samples.origin
+    if multiple is not None and (height % multiple or width % multiple):
+        suggestion = max(multiple, -(-max(height, width) // multiple) * multiple)
+        of = f" of {origin}" if origin is not None else ""
+        raise ValueError(
+            f"The images{of} are {height}x{width}, but the architecture needs "
             f"sides that are multiples of {multiple} (require_multiple_of={multiple}). "
             f"Pass image_size={suggestion}, for example, to resize them."
         )
+    return image_size
 
 
 def n_critic_of(n_critic) -> int:
@@ -146,6 +239,18 @@ def resize_and_center_crop(image: tf.Tensor, image_size: int) -> tf.Tensor:
            [ 4.,  5.,  6.],
            [ 8.,  9., 10.]], dtype=float32)
     """
+    # Not keras.layers.Resizing(crop_to_aspect_ratio=True) (nor
+    # keras.ops.image.resize, which cannot run inside tf.data on JAX or
+    # PyTorch): Keras crops first, then resizes, so its filter sees nothing
+    # beyond the crop and scales both axes by short / image_size, where this
+    # scales the longer side to a whole number of pixels as the reference's
+    # torchvision Resize does. Same pixels for square images (MNIST 28 -> 32,
+    # CIFAR 32 -> 64) and for a crop alone (16x24 -> 16): max difference 0.
+    # Different pixels otherwise, on 0..255 (Keras with antialias=True):
+    # CelebA 218x178 -> 64, mean |diff| 0.29 (max 3.3) on a smooth image and
+    # 2.0 (max 30) on noise; LSUN 256x342 -> 64, 0.31 (max 2.0) and 1.5
+    # (max 12); 17x33 -> 16, 5.0 (max 19) and 27 (max 106): the crops start
+    # half a pixel apart. Measured 2026-12-03, Keras 3.15, TensorFlow 2.21.
     image = tf.cast(image, tf.float32)
     shape = tf.shape(image)
     height, width = shape[0], shape[1]
@@ -191,16 +296,3 @@ def scale_to_unit_range(image: tf.Tensor, value_range=(0.0, 255.0)) -> tf.Tensor
         # the ends exactly onto -1 and 1.
         image = (image - low) / ((high - low) / 2.0) - 1.0
     return tf.clip_by_value(image, -1.0, 1.0)
-
-
-def check_value_range(value_range) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        low = high = None
-    if low is None or not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(
-            "`value_range` must be a pair (low, high) of finite numbers with "
-            f"low < high, e.g. (0, 255). Received: value_range={value_range!r}"
-        )
-    return low, high

@@ -9,7 +9,8 @@ import urllib.request
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan.data import pipeline
+from keras_wgan._checks import check_int
+from keras_wgan.data.samples import Samples
 
 # Image datasets to suggest when a name is not found.
 EXAMPLE_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
@@ -87,104 +88,78 @@ def _image_key(features, image_key, name):
     )
 
 
-def tfds_dataset(
+def tfds_samples(
     name: str,
-    image_size: int | None = None,
     split: str = "train",
     data_dir: str | None = None,
     *,
     image_key: str | None = None,
     download: bool = True,
-    batch_size: int = 64,
-    n_critic=5,
-    shuffle: bool = True,
     shuffle_buffer: int = 10_000,
-    seed: int | None = None,
-    repeat: bool = False,
-) -> tf.data.Dataset:
-    """The images of a TFDS dataset, resized (shorter side) and
-    center-cropped to `image_size`, scaled to [-1, 1] and batched for a WGAN.
+) -> Samples:
+    """The images of a TFDS dataset.
 
     The image feature is found by itself (`'image'`, or the dataset's only
     image feature); labels and other features are dropped. Images keep their
-    channels: MNIST gives `(..., 1)`, CIFAR-10 `(..., 3)`. Images are
-    shuffled still encoded (a buffer of 10,000 PNG or JPEG strings takes
-    little memory) and decoded after.
+    channels: MNIST gives `(..., 1)`, CIFAR-10 `(..., 3)`. They are shuffled
+    still encoded (a buffer of 10,000 PNG or JPEG strings takes little
+    memory) and decoded after. The dataset is downloaded (if `download`)
+    only when the pipeline reads it, after its checks.
 
     Args:
         name: Dataset name, with an optional config and version:
             `"mnist"`, `"cifar10"`, `"celeb_a"`, `"lsun/bedroom"`.
-        image_size: Side of the square images produced; None keeps the
-            dataset's size, which must then be fixed (28 for MNIST).
         split: Split to read, e.g. `"train"` or `"train[:90%]"`.
         data_dir: Where TFDS keeps its data (its default if None).
         image_key: Name of the image feature, if it cannot be inferred.
         download: Whether to download and prepare the dataset if it is not
             in `data_dir` yet.
-        batch_size: Samples per critic batch.
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element of the dataset holds `n_critic * batch_size` images.
-        shuffle: Whether to shuffle (files, then a buffer of examples).
-        shuffle_buffer: Size of the example shuffle buffer.
-        seed: Shuffle seed, or None.
-        repeat: Whether to repeat forever.
+        shuffle_buffer: Size of the example shuffle buffer (the files are
+            shuffled too).
 
     Returns:
-        A `tf.data.Dataset` of float32 batches
-        `(n_critic * batch_size, image_size, image_size, channels)` in
-        [-1, 1].
+        A `keras_wgan.data.Samples` of uint8 (or uint16) images, of the
+        feature's shape (None for a side that varies: `lsun/bedroom`).
 
     Example:
 
     ```python
-    dataset = tfds_dataset("mnist", image_size=32, batch_size=64, n_critic=5)
-    # batches of shape (320, 32, 32, 1)
+    samples = tfds_samples("mnist")
+    samples.shape, samples.value_range  # (28, 28, 1), (0, 255)
     ```
     """
     tfds = _tensorflow_datasets()
     check_tfds_name(name)
-    image_size = pipeline.check_image_size(image_size)
+    shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, 0)
     builder = tfds.builder(name, data_dir=data_dir)
     features = builder.info.features
     key = _image_key(features, image_key, name)
     feature = features[key]
-    height, width, _ = feature.shape
-    if image_size is None and (height is None or width is None):
-        raise ValueError(
-            f"The images of TFDS dataset {name!r} differ in size (feature shape "
-            f"{feature.shape}); pass image_size to resize and crop them to a square."
-        )
     dtype = np.dtype(feature.np_dtype)
     if dtype not in (np.uint8, np.uint16):
         raise ValueError(
             f"Images of TFDS dataset {name!r} are {dtype}; only uint8 and uint16 "
             "images have a known value range."
         )
-    value_range = (0, np.iinfo(dtype).max)
-    if download:
-        download_and_prepare(builder, name)
-    dataset = builder.as_dataset(
-        split=split,
-        shuffle_files=shuffle,
-        decoders={key: tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(shuffle_seed=seed),
-    )
-    dataset = dataset.map(lambda example: example[key])
 
-    def preprocess(encoded):
-        image = feature.decode_example(encoded)
-        if image_size is not None:
-            image = pipeline.resize_and_center_crop(image, image_size)
-        return pipeline.scale_to_unit_range(image, value_range)
+    def read(shuffle, seed):
+        if download:
+            download_and_prepare(builder, name)
+        dataset = builder.as_dataset(
+            split=split,
+            shuffle_files=shuffle,
+            decoders={key: tfds.decode.SkipDecoding()},
+            read_config=tfds.ReadConfig(shuffle_seed=seed),
+        )
+        return dataset.map(lambda example: example[key])
 
-    return pipeline.batch_for_wgan(
-        dataset,
-        batch_size,
-        n_critic,
-        shuffle_buffer=pipeline.check_int("shuffle_buffer", shuffle_buffer, 0) if shuffle else 0,
-        seed=seed,
-        repeat=repeat,
-        map_fn=preprocess,
+    return Samples(
+        f"TFDS dataset {name!r}",
+        tuple(feature.shape),
+        read,
+        decode=feature.decode_example,
+        value_range=(0, np.iinfo(dtype).max),
+        shuffle_buffer=shuffle_buffer,
     )
 
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan.data import pipeline
+from keras_wgan._checks import check_int
+from keras_wgan.data.samples import Samples
 
 
 def _rng(seed) -> np.random.Generator:
@@ -30,7 +31,7 @@ def _rng(seed) -> np.random.Generator:
 
 
 def _mixture(centres, std, divisor, num_samples, seed):
-    num_samples = pipeline.check_int("num_samples", num_samples, 0)
+    num_samples = check_int("num_samples", num_samples, 0)
     rng = _rng(seed)
     modes = rng.integers(len(centres), size=num_samples)
     points = centres[modes] + std * rng.standard_normal((num_samples, 2))
@@ -96,7 +97,13 @@ def swiss_roll(num_samples: int, seed=None) -> np.ndarray:
     >>> swiss_roll(1000, seed=0).shape
     (1000, 2)
     """
-    num_samples = pipeline.check_int("num_samples", num_samples, 0)
+    num_samples = check_int("num_samples", num_samples, 0)
+    # scikit-learn's make_swiss_roll (sklearn/datasets/_samples_generator.py)
+    # is this formula: t = 1.5 pi (1 + 2 u), x = t cos t, z = t sin t, plus
+    # noise * N(0, 1) per coordinate. Calling it would add scikit-learn as a
+    # dependency for three lines, and change every seeded stream: it draws
+    # from a legacy RandomState, and also draws the roll's height y (and its
+    # noise), which the 2-D toy drops.
     rng = _rng(seed)
     t = 1.5 * np.pi * (1.0 + 2.0 * rng.uniform(size=num_samples))
     points = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)
@@ -183,55 +190,48 @@ def toy_modes(name: str) -> np.ndarray:
     return toy.modes.copy()
 
 
-def toy_dataset(
-    name: str,
-    batch_size: int = 256,
-    n_critic=5,
-    seed: int | None = None,
-    chunk_size: int = 4096,
-) -> tf.data.Dataset:
-    """An endless stream of fresh samples of a toy distribution, batched for
-    a WGAN (so `fit` needs `steps_per_epoch`).
+def toy_samples(name: str, chunk_size: int = 4096) -> Samples:
+    """An endless stream of fresh samples of a toy distribution.
 
     Samples are drawn `chunk_size` at a time by NumPy, chunk `i` from the
-    generator seeded with `(seed, i)`: the stream is the same for the same
-    seed on every backend, and draws never repeat.
+    generator seeded with `(seed, i)` (the pipeline's seed; a random one if
+    None): the stream is the same for the same seed on every backend, and
+    draws never repeat. They are used as they are: not shuffled, scaled or
+    clipped.
 
     Args:
         name: `"8gaussians"`, `"25gaussians"` or `"swissroll"`.
-        batch_size: Samples per critic batch (256 in the reference).
-        n_critic: Critic batches per training batch (an int or a schedule);
-            each element holds `n_critic * batch_size` samples.
-        seed: A non-negative int, or None for a random stream.
         chunk_size: Samples drawn per NumPy call.
 
     Returns:
-        An infinite `tf.data.Dataset` of float32 batches
-        `(n_critic * batch_size, 2)`.
+        A `keras_wgan.data.Samples` of float32 points `(2,)`.
 
     Example:
 
-    >>> batch = next(iter(toy_dataset("8gaussians", batch_size=64, n_critic=5, seed=0)))
-    >>> tuple(batch.shape)
-    (320, 2)
+    >>> points = toy_samples("8gaussians").read(False, 0)
+    >>> next(iter(points)).shape
+    TensorShape([2])
     """
     toy = get_toy(name)
-    seed = pipeline.check_seed(seed)
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
-    chunk_size = pipeline.check_int("chunk_size", chunk_size, 1)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
 
-    def draw(index):
-        return toy.sample(chunk_size, np.random.default_rng([seed, int(index)]))
+    def read(shuffle, seed):
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
 
-    def chunk(index):
-        points = tf.numpy_function(draw, [index], tf.float32, stateful=False)
-        return tf.ensure_shape(points, (chunk_size, 2))
+        def draw(index):
+            return toy.sample(chunk_size, np.random.default_rng([seed, int(index)]))
 
-    dataset = tf.data.Dataset.counter().map(chunk).unbatch()
-    # NumPy draws a chunk in ~0.1 ms: tf.data's autotuning thread has nothing
-    # to tune here, and with it an iterator's teardown at the end of `fit`
-    # took up to ~4 s on a 2-core CPU (PyTorch backend).
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return pipeline.batch_for_wgan(dataset, batch_size, n_critic).with_options(options)
+        def chunk(index):
+            points = tf.numpy_function(draw, [index], tf.float32, stateful=False)
+            return tf.ensure_shape(points, (chunk_size, 2))
+
+        # NumPy draws a chunk in ~0.1 ms: tf.data's autotuning thread has
+        # nothing to tune here, and with it an iterator's teardown at the end
+        # of `fit` took up to ~4 s on a 2-core CPU (PyTorch backend). The
+        # option holds for the batches made from these points too.
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return tf.data.Dataset.counter().map(chunk).unbatch().with_options(options)
+
+    return Samples(f"{name!r} (2-D toy data)", (2,), read)
