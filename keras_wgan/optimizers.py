@@ -1,4 +1,5 @@
-"""The optimizers of the papers: the WGAN paper's RMSProp and WGAN-GP's Adam."""
+"""The optimizers of the papers: the WGAN paper's RMSProp and WGAN-GP's Adam,
+and the linear decay of a learning rate to 0 over a run."""
 
 import keras
 
@@ -30,3 +31,17 @@ def gradient_penalty_optimizer(name: str) -> keras.optimizers.Adam:
     >>> gradient_penalty_optimizer("generator_optimizer").beta_2  # 0.9
     """
     return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9, name=name)
+
+
+def linear_decay(learning_rate: float, updates: int) -> keras.optimizers.schedules.PolynomialDecay:
+    """`learning_rate` decayed linearly to 0 over `updates` optimizer updates
+    (WGAN-GP's image code); `keras_wgan.schedules.updates_per_optimizer`
+    gives each optimizer's updates in a run.
+
+    Example:
+
+    >>> decay = linear_decay(1e-4, 100)
+    >>> [round(float(decay(step)), 8) for step in (0, 50, 100)]
+    [0.0001, 5e-05, 0.0]
+    """
+    return keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
