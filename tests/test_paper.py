@@ -121,6 +121,26 @@ def test_critic_estimate_and_js_estimate_match_numpy():
     np.testing.assert_allclose(result["js_estimate"], np.log(2) - loss / 2, rtol=1e-5)
 
 
+def test_gradient_norms_are_the_librarys_per_set_of_points():
+    import keras
+
+    import keras_wgan
+
+    # The critic f(x) = sum x^2: ||grad f|| = 2 ||x||, different for each
+    # set of points, so a set given another's norms shows.
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    square = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(
+        lambda v: keras.ops.sum(v * v, axis=-1, keepdims=True))])
+    wgan = keras_wgan.WGAN(generator, square, latent_dim=2, lipschitz="none", seed=0)
+    rng = np.random.default_rng(0)
+    points = {"real": rng.normal(size=(5, 2)), "fake": rng.normal(3.0, 1.0, size=(3, 2)),
+              "interpolates": rng.normal(size=(4, 2))}
+    norms = example1.common.gradient_norms(wgan, **{k: v.astype("float32") for k, v in points.items()})
+    assert list(norms) == ["grad_norm_real", "grad_norm_fake", "grad_norm_interpolates"]
+    for name, p in points.items():
+        np.testing.assert_allclose(norms[f"grad_norm_{name}"], np.mean(2 * np.linalg.norm(p, axis=1)), rtol=1e-5)
+
+
 def test_figure2(tmp_path):
     markdown = section(run(figure2, tmp_path), "figure2")
     rows = table_rows(markdown, "network")
