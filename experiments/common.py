@@ -185,21 +185,6 @@ def save_figure(fig, path: str, dpi: int = 100):
     pyplot().close(fig)
 
 
-def keep_jax_compilations():
-    """On the JAX backend, keeps compiled programs on disk between runs
-    (training steps take a few seconds each to compile), unless
-    `JAX_COMPILATION_CACHE_DIR` names a folder already. Called by each
-    script's `main`, so that importing a script changes no setting."""
-    if keras.backend.backend() != "jax" or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return
-    import tempfile
-
-    import jax
-
-    if not jax.config.jax_compilation_cache_dir:
-        jax.config.update("jax_compilation_cache_dir", os.path.join(tempfile.gettempdir(), "keras_wgan_paper_jax_cache"))
-
-
 def environment() -> str:
     return (
         f"Keras {keras.__version__}, backend {keras.backend.backend()}, "

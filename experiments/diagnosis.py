@@ -203,7 +203,6 @@ def plot_longer(runs, iterations, path):
 
 def main(argv):
     del argv
-    common.keep_jax_compilations()
     quick = common.QUICK.value
     checks = [gradient_check("gp", width=4 if quick else 16), gradient_check("lp", width=4 if quick else 16)]
     checks_path = f"{common.out_dir()}/gp_gradient_check.jsonl"

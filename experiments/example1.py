@@ -125,7 +125,6 @@ def slope_through_origin(x, y):
 
 def main(argv):
     del argv
-    common.keep_jax_compilations()
     quick = common.QUICK.value
     thetas = np.round(np.linspace(-1, 1, 3 if quick else NUM_THETAS.value), 4)
     iterations = 10 if quick else CRITIC_ITERATIONS.value

@@ -64,7 +64,6 @@ def sigmoid(logits):
 
 def main(argv):
     del argv
-    common.keep_jax_compilations()
     real_mean, real_std = map(float, REAL.value)
     fake_mean, fake_std = map(float, FAKE.value)
     iterations = 20 if common.QUICK.value else ITERATIONS.value

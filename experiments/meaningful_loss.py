@@ -179,7 +179,6 @@ def plot_digits(mnist_runs, path):
 
 def main(argv):
     del argv
-    common.keep_jax_compilations()
     quick = common.QUICK.value
     iterations = 4 if quick else MNIST_ITERATIONS.value
     eval_every = 20 if quick else MNIST_EVAL_EVERY.value

@@ -171,7 +171,6 @@ def plot_trajectories(groups, path):
 
 def main(argv):
     del argv
-    common.keep_jax_compilations()
     runs = common.toy_runs()
     gp_runs = gp_target_runs()
     groups = group(runs)
