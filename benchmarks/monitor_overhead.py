@@ -68,7 +68,6 @@ TARGET_PERCENT = 5.0
 HEADING = "## TensorBoard monitoring overhead"
 BEGIN, END = "<!-- monitor_overhead:begin -->", "<!-- monitor_overhead:end -->"
 # The report's section that the new section goes before, the first time.
-NEXT_SECTION = "## The paper's claims, measured"
 COMMAND = "python -m benchmarks.monitor_overhead --write_results"  # when a record has none
 
 # The Monitor's methods whose time is recorded in the monitored runs: its
@@ -275,6 +274,7 @@ class Run:
         import keras
 
         from keras_wgan import data as data_sources
+        from keras_wgan import schedules
         from keras_wgan import train as program
         from keras_wgan.callbacks import Monitor
 
@@ -287,7 +287,7 @@ class Run:
         sample_shape = tuple(dataset.element_spec.shape[1:])
         keras.utils.set_random_seed(config.seed)
         self.model = program.build_wgan(config, sample_shape)
-        steps = program.steps_for(self.model.schedule, config.generator_iterations)
+        steps = schedules.steps_for(self.model.schedule, config.generator_iterations)
         steps_per_epoch = min(steps, config.iterations_per_epoch)
         callbacks = program.training_callbacks(config, dataset, workdir)
         monitors = [c for c in callbacks if isinstance(c, Monitor)]
@@ -825,8 +825,7 @@ python -m benchmarks.monitor_overhead --append --backends=torch --single_thread 
 
 def write_section(records, path=RESULTS_MD, command=None) -> str:
     """Replaces the text between the markers of this section (the text
-    around them is kept); the first time, adds the section before the
-    paper's claims, or at the end."""
+    around them is kept); the first time, adds the section at the end."""
     block = results_block(records, command)
     text = ""
     if os.path.exists(path):
@@ -834,9 +833,6 @@ def write_section(records, path=RESULTS_MD, command=None) -> str:
             text = f.read()
     if BEGIN in text and END in text:
         text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    elif NEXT_SECTION in text:
-        at = text.index(NEXT_SECTION)
-        text = text[:at] + _SKELETON + block + "\n\n" + text[at:]
     else:
         text = text.rstrip("\n") + ("\n\n" if text else "") + _SKELETON + block + "\n"
     with open(path, "w") as f:

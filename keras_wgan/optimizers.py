@@ -1,6 +1,7 @@
 """The optimizers of an adversarial model: the papers' defaults (the WGAN
-paper's RMSProp, WGAN-GP's Adam), the check of a user's choice, and the one
-optimizer object holding both networks' optimizers that Keras expects."""
+paper's RMSProp, WGAN-GP's Adam), the linear decay of a learning rate to 0
+over a run, the check of a user's choice, and the one optimizer object
+holding both networks' optimizers that Keras expects."""
 
 import keras
 from keras import ops
@@ -94,3 +95,17 @@ class TwoNetworkOptimizer(keras.optimizers.MultiOptimizer):
             return super().load_own_variables(store)
         for i, variable in enumerate(self._variables):
             variable.assign(store[str(i)])
+
+
+def linear_decay(learning_rate: float, updates: int) -> keras.optimizers.schedules.PolynomialDecay:
+    """`learning_rate` decayed linearly to 0 over `updates` optimizer updates
+    (WGAN-GP's image code); `keras_wgan.schedules.updates_per_optimizer`
+    gives each optimizer's updates in a run.
+
+    Example:
+
+    >>> decay = linear_decay(1e-4, 100)
+    >>> [round(float(decay(step)), 8) for step in (0, 50, 100)]
+    [0.0001, 5e-05, 0.0]
+    """
+    return keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)

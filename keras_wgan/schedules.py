@@ -10,11 +10,10 @@ causes recompilation.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_wgan._checks import check_int
-
-
 
 
 class CriticSchedule:
@@ -204,3 +203,33 @@ def counters_after(schedule, steps, generator_iterations, pending_critic_iterati
         if pending >= needed[g]:
             g, pending = g + 1, 0
     return g, pending
+
+
+def steps_for(schedule, generator_iterations: int) -> int:
+    """Training steps that make `generator_iterations` generator iterations:
+    generator iteration g waits for `ceil(critic_iterations(g) / n_critic)`
+    steps (the inverse of `counters_after`, from the start of training).
+
+    Example:
+
+    >>> steps_for(get(5), 100)
+    100
+    >>> steps_for(get("paper"), 30)  # 25 warm-up iterations of 20 steps, then 5 of 1
+    505
+    """
+    g = np.arange(generator_iterations, dtype="int32")
+    needed = ops.convert_to_numpy(schedule.critic_iterations(g))
+    return int(np.sum(-(-needed // schedule.n_critic)))
+
+
+def updates_per_optimizer(schedule, generator_iterations: int) -> dict:
+    """The updates each optimizer makes in a run of `generator_iterations`
+    generator iterations: the span of a learning rate decayed over the run.
+
+    Example:
+
+    >>> updates_per_optimizer(get(5), 100)
+    {'generator_optimizer': 100, 'critic_optimizer': 500}
+    """
+    steps = steps_for(schedule, generator_iterations)
+    return {"generator_optimizer": generator_iterations, "critic_optimizer": steps * schedule.n_critic}

@@ -37,6 +37,9 @@ from keras_wgan import models
 from keras_wgan.callbacks import EstimatePlot, Monitor
 from keras_wgan.callbacks._clock import TrainingClock
 from keras_wgan.data import toy2d
+from keras_wgan.optimizers import linear_decay
+from keras_wgan.schedules import steps_for
+from keras_wgan.schedules import updates_per_optimizer
 from keras_wgan.wgan import LIPSCHITZ_METHODS
 
 ARCHITECTURES = ("auto", "toy", "mlp", "dcgan")
@@ -301,30 +304,6 @@ def monitor(config: Config, dataset, workdir) -> Monitor:
         seed=config.seed,
         image_dir=os.path.join(workdir, "samples"),
     )
-
-
-def updates_per_optimizer(schedule, generator_iterations: int) -> dict:
-    """The updates each optimizer makes in a run of `generator_iterations`
-    generator iterations (the steps a decaying learning rate spans).
-
-    >>> updates_per_optimizer(keras_wgan.ConstantSchedule(5), 100)
-    {'generator_optimizer': 100, 'critic_optimizer': 500}
-    """
-    steps = steps_for(schedule, generator_iterations)
-    return {"generator_optimizer": generator_iterations, "critic_optimizer": steps * schedule.n_critic}
-
-
-def linear_decay(learning_rate: float, updates: int):
-    """`learning_rate` decayed linearly to 0 over `updates` optimizer updates."""
-    return keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
-
-
-def steps_for(schedule, generator_iterations: int) -> int:
-    """Training steps that make `generator_iterations` generator iterations:
-    generator iteration g waits for ceil(critic_iterations(g) / n_critic) steps."""
-    g = np.arange(generator_iterations, dtype="int32")
-    needed = keras.ops.convert_to_numpy(schedule.critic_iterations(g))
-    return int(np.sum(-(-needed // schedule.n_critic)))
 
 
 class _StopAtGeneratorIteration(keras.callbacks.Callback):

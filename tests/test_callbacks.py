@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import keras_wgan
 from keras_wgan.callbacks import CriticContour, EstimatePlot, SampleGrid, image_grid
+from keras_wgan.callbacks.critic_contour import critic_on_grid
 from keras_wgan.callbacks.estimate_plot import median_filter
 from tests.conftest import CounterLog
 
@@ -154,6 +155,21 @@ def expected_contour(real, fake, critic, extent, iteration, resolution=100):
     image = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
     plt.close(figure)
     return image
+
+
+def test_critic_on_grid_rows_go_up_the_y_axis():
+    wgan = small_wgan()
+    # Weights of size 1 (the WGAN clips them to 0.01 at construction).
+    rng = np.random.default_rng(0)
+    wgan.critic.set_weights([rng.normal(size=w.shape).astype("float32") for w in wgan.critic.get_weights()])
+    axis, values = critic_on_grid(wgan.critic, extent=1.5, resolution=7)
+    np.testing.assert_array_equal(axis, np.linspace(-1.5, 1.5, 7, dtype="float32"))
+    # Entry [i, j] is f at (x, y) = (axis[j], axis[i]).
+    xx, yy = np.meshgrid(axis.astype("float64"), axis.astype("float64"))
+    expected = critic_values(wgan.critic, np.stack([xx.ravel(), yy.ravel()], axis=1)).reshape(7, 7)
+    assert values.shape == (7, 7)
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(values - values.T).max() > 0.1 * np.abs(values).max()  # the check above tells x from y
 
 
 def test_critic_contour_draws_2d_data(tmp_path):

@@ -402,7 +402,7 @@ def test_toy_models():
 
 def test_toy_kernels_are_those_of_seeded_dense_layers():
     # Layer i's kernel is HeUniform(seed + i), as when the toys were four
-    # Dense layers: runs cached in benchmarks/paper/results start from the
+    # Dense layers: runs cached in experiments/results start from the
     # same weights.
     critic = toy_critic(hidden=16, seed=7)
     (stack,) = layers_of(critic, DenseStack)

@@ -197,11 +197,11 @@ def test_whole_runs_mode_alternates_and_summarizes(tmp_path, monkeypatch):
 def test_section_replaces_only_its_markers(tiny_record, tmp_path):
     _, record, _ = tiny_record
     path = tmp_path / "RESULTS.md"
-    path.write_text("# Results\n\nintro\n\n## The paper's claims, measured\n\npaper\n")
+    path.write_text("# Results\n\nintro\n\n## Speed\n\nspeed\n")
     mo.write_section([record], str(path), command="python -m benchmarks.monitor_overhead")
     text = path.read_text()
-    assert text.index(mo.HEADING) < text.index(mo.BEGIN) < text.index(mo.END) < text.index("## The paper's")
-    assert "intro" in text and "paper" in text and f"| {BACKEND} | 1 |" in text
+    assert text.index("## Speed") < text.index(mo.HEADING) < text.index(mo.BEGIN) < text.index(mo.END)
+    assert "intro" in text and "speed" in text and f"| {BACKEND} | 1 |" in text
     assert "- Command: `python -m benchmarks.monitor_overhead`" in text
     # Hand-written text after the block is kept when the block is rewritten.
     path.write_text(text.replace(mo.END, mo.END + "\n\nanalysis"))

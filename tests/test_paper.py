@@ -1,8 +1,9 @@
-"""The paper's benchmark scripts (`benchmarks/paper`) run end to end with
-`--quick` lengths and write figures, tables and JSON lines: the tables'
-numbers are those of the JSON lines (recomputed here: means, slopes,
-counts), and the scripts' helpers agree with NumPy references. The claims
-themselves are measured by the full runs (benchmarks/RESULTS.md)."""
+"""The paper's experiments (`experiments/`) run end to end with `--quick`
+lengths and write figures, tables and JSON lines: the tables' numbers are
+those of the JSON lines (recomputed here: means, slopes, counts), and the
+scripts' helpers agree with NumPy references. The claims themselves are
+measured by the full runs (experiments/RESULTS.md). The backend is the
+environment's, as for every test."""
 
 import json
 import os
@@ -12,12 +13,11 @@ import numpy as np
 import pytest
 from absl import flags
 
-from benchmarks.paper import example1
-from benchmarks.paper import figure2
-from benchmarks.paper import diagnosis
-from benchmarks.paper import meaningful_loss
-from benchmarks.paper import mode_collapse
-from keras_wgan.metrics import wasserstein_1
+from experiments import example1
+from experiments import figure2
+from experiments import diagnosis
+from experiments import meaningful_loss
+from experiments import mode_collapse
 from tests import shared_data
 from tests.conftest import REPO_ROOT
 
@@ -121,10 +121,24 @@ def test_critic_estimate_and_js_estimate_match_numpy():
     np.testing.assert_allclose(result["js_estimate"], np.log(2) - loss / 2, rtol=1e-5)
 
 
-def test_exact_w1_is_the_librarys_w1():
+def test_gradient_norms_are_the_librarys_per_set_of_points():
+    import keras
+
+    import keras_wgan
+
+    # The critic f(x) = sum x^2: ||grad f|| = 2 ||x||, different for each
+    # set of points, so a set given another's norms shows.
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    square = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(
+        lambda v: keras.ops.sum(v * v, axis=-1, keepdims=True))])
+    wgan = keras_wgan.WGAN(generator, square, latent_dim=2, lipschitz="none", seed=0)
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(200, 2)), rng.normal(1.0, 1.0, size=(200, 2))
-    np.testing.assert_allclose(example1.common.exact_w1(x, y), wasserstein_1(x, y), rtol=1e-9)
+    points = {"real": rng.normal(size=(5, 2)), "fake": rng.normal(3.0, 1.0, size=(3, 2)),
+              "interpolates": rng.normal(size=(4, 2))}
+    norms = example1.common.gradient_norms(wgan, **{k: v.astype("float32") for k, v in points.items()})
+    assert list(norms) == ["grad_norm_real", "grad_norm_fake", "grad_norm_interpolates"]
+    for name, p in points.items():
+        np.testing.assert_allclose(norms[f"grad_norm_{name}"], np.mean(2 * np.linalg.norm(p, axis=1)), rtol=1e-5)
 
 
 def test_figure2(tmp_path):
@@ -224,10 +238,27 @@ def test_diagnosis(tmp_path):
     assert_figures(markdown, tmp_path)
 
 
-def test_the_report_goes_to_benchmarks_results_md_by_default():
+def test_the_report_goes_to_experiments_results_md_by_default():
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["paper"])
     try:
-        assert example1.common.report_md() == os.path.join(REPO_ROOT, "benchmarks", "RESULTS.md")
+        assert example1.common.report_md() == os.path.join(REPO_ROOT, "experiments", "RESULTS.md")
     finally:
         flags.FLAGS.unparse_flags()
+
+
+def test_importing_the_experiments_changes_no_setting():
+    """Every script imports without choosing a backend or a JAX setting: the
+    backend is the caller's, as for every test."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    script = ("import os\n"
+              "from experiments import common, diagnosis, example1, figure2, meaningful_loss, mode_collapse\n"
+              "print('settings:', sorted(f'{k}={v}' for k, v in os.environ.items() if k.startswith(('KERAS_', 'JAX_'))))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("KERAS_"))
+    assert f"settings: {expected}" in result.stdout, result.stdout

@@ -41,18 +41,19 @@ def test_every_module_imports_beside_every_other():
     import must not define the same absl flag twice (CI failed at collection
     when benchmarks.monitor_overhead and benchmarks.run both defined
     --backends). One fresh interpreter imports every module of the package,
-    the benchmarks and the tests."""
+    the benchmarks, the experiments and the tests."""
     import subprocess
     import sys
 
     modules = []
-    for package in ("keras_wgan", "benchmarks", "tests"):
+    for package in ("keras_wgan", "benchmarks", "experiments", "tests"):
         for folder, _, files in os.walk(os.path.join(REPO_ROOT, package)):
             for name in sorted(files):
                 if name.endswith(".py") and name != "__main__.py":
                     path = os.path.relpath(os.path.join(folder, name[:-3]), REPO_ROOT)
                     modules.append(path.replace(os.sep, ".").removesuffix(".__init__"))
     assert "benchmarks.monitor_overhead" in modules and "benchmarks.run" in modules
+    assert "experiments.common" in modules
     script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
     result = subprocess.run([sys.executable, "-c", script, *modules], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)

@@ -122,3 +122,13 @@ def test_counters_after_zero_steps_and_documented_examples():
     # iterations), 5 of them run.
     assert schedules.counters_after(schedules.get("paper"), 18, 500, 5) == (500, 95)
     assert schedules.counters_after(schedules.get("paper"), 19, 500, 5) == (501, 0)
+
+
+def test_steps_for_the_paper_schedule():
+    assert schedules.steps_for(keras_wgan.ConstantSchedule(5), 100) == 100
+    # 25 warm-up iterations of 100 critic iterations (20 steps each), then 1 step each.
+    assert schedules.steps_for(keras_wgan.PaperSchedule(), 30) == 25 * 20 + 5
+    assert schedules.steps_for(keras_wgan.PaperSchedule(n_critic=3), 26) == 25 * 34 + 1
+    # A decaying learning rate spans every update of the run: 505 steps of 5 critic updates.
+    assert schedules.updates_per_optimizer(keras_wgan.PaperSchedule(), 30) == {
+        "generator_optimizer": 30, "critic_optimizer": 505 * 5}

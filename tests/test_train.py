@@ -13,7 +13,7 @@ import keras_wgan
 from keras_wgan import train as train_module
 from keras_wgan.callbacks import image_grid
 from keras_wgan.generate import generate
-from keras_wgan.train import Config, resolve, steps_for, train
+from keras_wgan.train import Config, resolve, train
 from tests.conftest import BACKEND, REPO_ROOT, to_numpy
 
 TINY = dict(generator_iterations=20, iterations_per_epoch=10, width=16, batch_size=32)
@@ -229,16 +229,6 @@ def test_linear_learning_rate_decay_reaches_zero_at_the_last_update():
     assert float(to_numpy(constant.critic_optimizer.learning_rate)) == pytest.approx(2e-4)
     with pytest.raises(ValueError, match=r"--lr_decay must be one of none, linear. Received: 'cosine'"):
         resolve(Config(lr_decay="cosine"))
-
-
-def test_steps_for_the_paper_schedule():
-    assert steps_for(keras_wgan.ConstantSchedule(5), 100) == 100
-    # 25 warm-up iterations of 100 critic iterations (20 steps each), then 1 step each.
-    assert steps_for(keras_wgan.PaperSchedule(), 30) == 25 * 20 + 5
-    assert steps_for(keras_wgan.PaperSchedule(n_critic=3), 26) == 25 * 34 + 1
-    # A decaying learning rate spans every update of the run: 505 steps of 5 critic updates.
-    assert train_module.updates_per_optimizer(keras_wgan.PaperSchedule(), 30) == {
-        "generator_optimizer": 30, "critic_optimizer": 505 * 5}
 
 
 def run_cli(*args, backend=BACKEND):

@@ -312,7 +312,7 @@ def test_subclassed_and_functional_models_train():
 
 def test_a_generator_without_weights_trains_the_critic_only():
     # A fixed distribution as the generator (how the critic's estimate of a
-    # fixed distance is measured, benchmarks/paper): its update is a no-op.
+    # fixed distance is measured, experiments/): its update is a no-op.
     z = keras.Input((2,))
     generator = keras.Model(z, keras.layers.Lambda(lambda t: t + 3.0, output_shape=(2,))(z))
     critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])

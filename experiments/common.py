@@ -1,7 +1,9 @@
-"""What the scripts of `benchmarks.paper` share: flags and output paths, the
+"""What the scripts of `experiments` share: flags and output paths, the
 Markdown report, fixed generators, and the 2-D toy runs (trained once,
 cached in `results/toy_runs.jsonl`, used by `mode_collapse` and
-`meaningful_loss`)."""
+`meaningful_loss`). Measurements are the library's own: `keras_wgan.metrics`
+(exact W1, mode coverage, `EvaluationCallback`), the model's input-gradient
+norms, its objectives and the critic's grid of `keras_wgan.callbacks`."""
 
 import dataclasses
 import hashlib
@@ -18,24 +20,28 @@ from keras import ops
 
 import keras_wgan
 from keras_wgan import data as data_sources
+from keras_wgan import losses
 from keras_wgan import metrics as evaluation
 from keras_wgan import models
-from keras_wgan.train import linear_decay, steps_for, updates_per_optimizer
+from keras_wgan.callbacks.critic_contour import critic_on_grid
+from keras_wgan.optimizers import linear_decay
+from keras_wgan.schedules import steps_for
+from keras_wgan.schedules import updates_per_optimizer
 
 QUICK = flags.DEFINE_bool("quick", False, "Tiny training lengths (seconds), for tests.")
 OUT_DIR = flags.DEFINE_string(
-    "out_dir", None, "Raw results (JSON lines). Default benchmarks/paper/results (quick: .../quick)."
+    "out_dir", None, "Raw results (JSON lines). Default experiments/results (quick: experiments/quick)."
 )
 FIGURE_DIR = flags.DEFINE_string(
-    "figure_dir", None, "Figures. Default benchmarks/paper/figures (quick: benchmarks/paper/quick)."
+    "figure_dir", None, "Figures. Default experiments/figures (quick: experiments/quick)."
 )
 REPORT_MD = flags.DEFINE_string(
     "report_md", None, "Markdown report whose section is replaced. Default "
-    "benchmarks/RESULTS.md (quick: benchmarks/paper/quick/RESULTS.md)."
+    "experiments/RESULTS.md (quick: experiments/quick/RESULTS.md)."
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+REPO_ROOT = os.path.dirname(HERE)
 MNIST = os.path.join(REPO_ROOT, "..", "shared", "data", "mnist_test.npz")
 
 
@@ -52,13 +58,9 @@ def figure_path(name: str) -> str:
 
 
 def report_md() -> str:
-    """The report the sections go to: benchmarks/RESULTS.md, which also
-    holds the speed benchmarks' section (`benchmarks.report`)."""
-    if QUICK.value:
-        default = os.path.join(HERE, "quick", "RESULTS.md")
-    else:
-        default = os.path.join(REPO_ROOT, "benchmarks", "RESULTS.md")
-    return REPORT_MD.value or default
+    """The report the sections go to: experiments/RESULTS.md (quick:
+    experiments/quick/RESULTS.md)."""
+    return REPORT_MD.value or os.path.join(HERE, "quick" if QUICK.value else "", "RESULTS.md")
 
 
 def _mkdir(path):
@@ -91,7 +93,7 @@ def _json_safe(value):
     return value
 
 
-PAPER_HEADER = "## Reproducing the paper's claims on a CPU (`benchmarks/paper`)\n"
+PAPER_HEADER = "# The paper's claims, measured (`experiments`)\n"
 
 
 def write_section(name: str, markdown: str) -> str:
@@ -141,19 +143,6 @@ def spearman(x, y) -> float:
     if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
         return float("nan")
     return float(stats.spearmanr(x[keep], y[keep]).statistic)
-
-
-def exact_w1(x, y) -> float:
-    """The exact W1 between two sample sets, as `keras_wgan.metrics.wasserstein_1`
-    computes it (the same optimal transport value), but by POT's network
-    simplex, several times faster than SciPy's assignment solver for
-    1,000-2,000 points (0.15 s against 0.9 s for 1,000 here)."""
-    import ot
-    from scipy.spatial.distance import cdist
-
-    x, y = np.asarray(x, "float64"), np.asarray(y, "float64")
-    cost = cdist(x.reshape(len(x), -1), y.reshape(len(y), -1))
-    return float(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)), cost, numItermax=10**7))
 
 
 def estimate_series(trajectory, train: bool = False) -> list[float]:
@@ -250,9 +239,27 @@ class Method:
         if self.lr_decay:
             lr = linear_decay(lr, steps)
         if self.optimizer == "rmsprop":
-            # keras_wgan.default_optimizer's rho and epsilon, another learning rate.
-            return keras.optimizers.RMSprop(lr, rho=0.99, epsilon=1e-16, name=name)
+            # The paper's RMSProp (keras_wgan.default_optimizer) at another learning rate.
+            settings = keras_wgan.default_optimizer(name).get_config()
+            return keras.optimizers.RMSprop.from_config({**settings, "learning_rate": lr})
         return keras.optimizers.Adam(lr, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
+
+    def build_model(self, generator, critic, latent_dim: int, seed: int, iterations: int | None = None):
+        """A WGAN or GAN of `generator` and `critic` with this method's
+        Lipschitz method and optimizers, compiled for a run of `iterations`
+        generator iterations (needed with `lr_decay`)."""
+        critic = self.lipschitz_method().prepare_critic(critic)
+        if self.model == "gan":
+            model = keras_wgan.GAN(generator, critic, latent_dim=latent_dim, n_critic=self.n_critic, seed=seed)
+        else:
+            model = keras_wgan.WGAN(
+                generator, critic, latent_dim=latent_dim, n_critic=self.n_critic,
+                lipschitz=self.lipschitz_method(), seed=seed,
+            )
+        updates = updates_per_optimizer(model.schedule, iterations) if iterations else {}
+        model.compile(**{name: self.build_optimizer(name, updates.get(name))
+                         for name in ("generator_optimizer", "critic_optimizer")})
+        return model
 
 
 # The settings of each method on the 2-D toys. Clipping and the GAN are the
@@ -279,49 +286,37 @@ def build_toy_model(method: Method, seed: int, iterations: int | None = None, wi
     `iterations` generator iterations."""
     generator = models.toy_generator(2, 2, hidden=width, seed=seed)
     critic = models.toy_critic(2, hidden=width, seed=seed + 1)
-    critic = method.lipschitz_method().prepare_critic(critic)
-    if method.model == "gan":
-        model = keras_wgan.GAN(generator, critic, latent_dim=2, n_critic=method.n_critic, seed=seed)
-    else:
-        model = keras_wgan.WGAN(
-            generator, critic, latent_dim=2, n_critic=method.n_critic,
-            lipschitz=method.lipschitz_method(), seed=seed,
-        )
-    updates = updates_per_optimizer(model.schedule, iterations) if iterations else {}
-    model.compile(**{name: method.build_optimizer(name, updates.get(name))
-                     for name in ("generator_optimizer", "critic_optimizer")})
-    return model
+    return method.build_model(generator, critic, latent_dim=2, seed=seed, iterations=iterations)
 
 
-def gradient_norms(model, points, h=1e-3) -> np.ndarray:
-    """||grad f|| of the critic at 2-D points, by central differences
-    (exact for ReLU networks away from kinks; the same on every backend)."""
-    points = np.asarray(points, "float32")
-    steps = [np.array([h, 0], "float32"), np.array([0, h], "float32")]
-    f = lambda x: ops.convert_to_numpy(model.critic(x, training=False)).astype("float64").ravel()
-    partials = [(f(points + e) - f(points - e)) / (2 * h) for e in steps]
-    return np.sqrt(partials[0] ** 2 + partials[1] ** 2)
+def gradient_norms(model, **points) -> dict:
+    """The mean norm of the critic's input gradient (`input_gradient_norms`
+    of the library's model, in one call) at each named set of points:
+    `{"grad_norm_<name>": mean}`."""
+    norms = model.input_gradient_norms(np.concatenate(list(points.values())),
+                                       batch_size=sum(len(p) for p in points.values()))
+    ends = np.cumsum([len(p) for p in points.values()])
+    return {f"grad_norm_{name}": float(np.mean(n)) for name, n in zip(points, np.split(norms, ends[:-1]))}
 
 
 def critic_estimate(model, real, fake) -> dict:
-    """The critic's estimate `mean f(real) - mean f(fake)` on held-out
-    samples; for a GAN also the discriminator's Jensen-Shannon estimate
-    `log 2 - L_D / 2` (L_D its cross-entropy loss, sum of the two halves)."""
-    real_scores = ops.convert_to_numpy(model.critic(real, training=False)).astype("float64")
-    fake_scores = ops.convert_to_numpy(model.critic(fake, training=False)).astype("float64")
-    result = {"estimate": float(real_scores.mean() - fake_scores.mean())}
+    """The critic's estimate `mean f(real) - mean f(fake)`
+    (`keras_wgan.losses.wasserstein_estimate`) on held-out samples; for a
+    GAN also the discriminator's Jensen-Shannon estimate `log 2 - L_D / 2`
+    (L_D its cross-entropy loss, `GAN.critic_loss`, sum of the two halves)."""
+    real_scores = model.critic(real, training=False)
+    fake_scores = model.critic(fake, training=False)
+    result = {"estimate": float(ops.convert_to_numpy(losses.wasserstein_estimate(real_scores, fake_scores)))}
     if isinstance(model, keras_wgan.GAN):
-        loss = np.logaddexp(0, -real_scores).mean() + np.logaddexp(0, fake_scores).mean()
-        result["js_estimate"] = float(math.log(2.0) - loss / 2.0)
+        loss = float(ops.convert_to_numpy(model.critic_loss(real_scores, fake_scores)))
+        result["js_estimate"] = math.log(2.0) - loss / 2.0
     return result
 
 
 def critic_grid(model, extent: float, resolution: int = 48) -> dict:
-    """The critic's values on a square grid, for contour plots."""
-    axis = np.linspace(-extent, extent, resolution, dtype="float32")
-    xx, yy = np.meshgrid(axis, axis)
-    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    values = ops.convert_to_numpy(model.critic(grid, training=False)).reshape(xx.shape)
+    """The critic's values on a square grid (`critic_on_grid`), rounded, for
+    contour plots from the JSON lines."""
+    _, values = critic_on_grid(model.critic, extent, resolution)
     return {"extent": extent, "values": np.round(values.astype("float64"), 5).tolist()}
 
 
@@ -413,10 +408,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
     alpha = np.random.default_rng(seed).uniform(size=(1000, 1)).astype("float32")
 
     def critic(real, fake):
-        norms = {
-            f"grad_norm_{where}": float(gradient_norms(model, x).mean())
-            for where, x in (("real", real), ("fake", fake), ("interpolates", alpha * real + (1 - alpha) * fake))
-        }
+        norms = gradient_norms(model, real=real, fake=fake, interpolates=alpha * real + (1 - alpha) * fake)
         return {**critic_estimate(model, real, fake), **norms}
 
     def train(real, fake):
@@ -424,7 +416,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
 
     evaluator = EpochEvaluation(
         real_eval,
-        metrics={"w1": exact_w1, "modes": "mode_coverage", "critic": critic, "train": train},
+        metrics={"w1": "w1", "modes": "mode_coverage", "critic": critic, "train": train},
         seed=20_000 + seed,
         log_dir=run_dir,
         metric_kwargs={"modes": {"centers": toy.modes, "std": toy.mode_std}},
@@ -445,7 +437,7 @@ def toy_run(name: str, dataset: str, seed: int, iterations: int, eval_every: int
         "key": key, "method": name, "dataset": dataset, "seed": seed, "width": width,
         "generator_iterations": int(ops.convert_to_numpy(model.generator_iterations)),
         "train_seconds": round(seconds, 1),
-        "w1_to_data": exact_w1(fake, real),
+        "w1_to_data": evaluation.wasserstein_1(fake, real),
         **{k: v for k, v in coverage.as_dict().items() if k != "mode_counts"},
         "mode_counts": coverage.mode_counts.tolist(),
         "samples": np.round(fake[:500], 4).tolist(),

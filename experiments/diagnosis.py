@@ -20,7 +20,7 @@ runs to reach 90% high-quality samples, and clipping stalls.
 5. Clipping with the paper's critic schedule on 8 Gaussians: the rank
    correlation of the critic's estimate with the exact W1.
 
-    python -m benchmarks.paper.diagnosis
+    KERAS_BACKEND=jax python -m experiments.diagnosis
 """
 
 import dataclasses
@@ -32,7 +32,7 @@ from absl import app
 from absl import flags
 from keras import ops
 
-from benchmarks.paper import common
+from experiments import common
 import keras_wgan
 from keras_wgan import models
 from keras_wgan.data import toy2d
@@ -308,7 +308,7 @@ def main(argv):
 
     markdown = f"""### Diagnosis: WGAN-GP's λ on the toys, and training length on 25 Gaussians
 
-`python -m benchmarks.paper.diagnosis`. {common.environment()}.
+`KERAS_BACKEND=jax python -m experiments.diagnosis`. {common.environment()}.
 
 **1. The penalty's gradient is right.** One critic update of `WGAN(lipschitz=...)` with
 SGD(1) (fixed real, fake and interpolation weights, λ = 10, a 2-{4 if quick else 16}-…-1 ReLU

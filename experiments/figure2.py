@@ -6,11 +6,11 @@ linear and its gradient does not.
 Both are the same small ReLU MLP, trained on samples with the generator
 fixed at the fake Gaussian (`common.fixed_generator`); the GAN discriminator
 with the GAN's cross-entropy, the critic with the WGAN's loss and weight
-clipping. Gradients with respect to x come from central differences of the
-networks' outputs (exact for these piecewise-linear networks away from
-kinks), the sigmoid's in float64.
+clipping. The networks' gradients with respect to x are the library's
+`input_gradient_norms` (in 1-D, the magnitude of the slope); the sigmoid's
+is applied to them in float64.
 
-    python -m benchmarks.paper.figure2
+    KERAS_BACKEND=jax python -m experiments.figure2
 """
 
 import math
@@ -22,7 +22,7 @@ import numpy as np
 from absl import app
 from absl import flags
 
-from benchmarks.paper import common
+from experiments import common
 import keras_wgan
 from keras_wgan import models
 
@@ -50,13 +50,12 @@ def train(kind, real_mean, real_std, fake_mean, fake_std, iterations, seed=0):
     return model, {k: float(v[-1]) for k, v in history.history.items()}
 
 
-def output_and_slope(model, x, h=1e-3):
-    """The network's output at x and its derivative by central differences."""
-    def f(points):
-        points = np.asarray(points, "float32").reshape(-1, 1)
-        return keras.ops.convert_to_numpy(model.critic(points, training=False)).astype("float64").ravel()
-
-    return f(x), (f(x + h) - f(x - h)) / (2 * h)
+def output_and_slope(model, x):
+    """The network's output at x and the magnitude of its derivative there
+    (`input_gradient_norms`, in 1-D)."""
+    points = np.asarray(x, "float32").reshape(-1, 1)
+    output = keras.ops.convert_to_numpy(model.critic(points, training=False)).astype("float64").ravel()
+    return output, model.input_gradient_norms(points, batch_size=len(points)).astype("float64")
 
 
 def sigmoid(logits):
@@ -148,7 +147,7 @@ def main(argv):
               "median", "at real: mean", "median"]
     markdown = f"""### Figure 2: the discriminator saturates, the critic stays linear
 
-`python -m benchmarks.paper.figure2` — real N({real_mean:g}, {real_std:g}²), fake
+`KERAS_BACKEND=jax python -m experiments.figure2` — real N({real_mean:g}, {real_std:g}²), fake
 N({fake_mean:g}, {fake_std:g}²) (8 standard deviations apart), generator fixed. A GAN
 discriminator (ReLU MLP 1-64-64-64-1, Adam 2e-4, β1 = 0.5, final loss
 {gan_logs['critic_loss']:.2e}) and a clipped WGAN critic (same MLP, c = 0.05, RMSProp

@@ -14,7 +14,7 @@ P_theta (`common.fixed_generator`: the WGAN's generator update does nothing):
 - a WGAN-GP critic, whose estimate needs no rescaling (K = 1);
 - a GAN discriminator, whose loss L_D gives the JS estimate log 2 - L_D / 2.
 
-    python -m benchmarks.paper.example1
+    KERAS_BACKEND=jax python -m experiments.example1
 """
 
 import math
@@ -26,7 +26,7 @@ import numpy as np
 from absl import app
 from absl import flags
 
-from benchmarks.paper import common
+from experiments import common
 import keras_wgan
 from keras_wgan import models
 
@@ -181,7 +181,7 @@ def main(argv):
     settings = "; ".join(label for label, *_ in CRITICS.values())
     markdown = f"""### Example 1: parallel lines
 
-`python -m benchmarks.paper.example1` — P0 uniform on {{0}} × [0, 1], Pθ the same
+`KERAS_BACKEND=jax python -m experiments.example1` — P0 uniform on {{0}} × [0, 1], Pθ the same
 segment at x = θ. Analytic distances next to the estimates of critics trained
 on samples for each θ ({iterations} critic iterations of batch {BATCH} each,
 from the same initial weights, generator fixed at Pθ; estimates on

@@ -17,7 +17,7 @@ each run's evaluations.
   units: the DCGAN takes seconds per iteration on this CPU), FID of 2,000
   generated digits against the 10,000 real ones.
 
-    python -m benchmarks.paper.meaningful_loss
+    KERAS_BACKEND=jax python -m experiments.meaningful_loss
 """
 
 import dataclasses
@@ -32,7 +32,7 @@ import numpy as np
 from absl import app
 from absl import flags
 
-from benchmarks.paper import common
+from experiments import common
 import keras_wgan
 from keras_wgan import metrics as evaluation
 from keras_wgan import models
@@ -61,8 +61,6 @@ MNIST_SETTINGS = {
 MNIST_WIDTH, MNIST_LATENT, MNIST_BATCH = 256, 100, 64
 
 
-# ------------------------------------------------------------------- 2-D
-
 # ----------------------------------------------------------------- MNIST
 
 def load_mnist():
@@ -74,15 +72,7 @@ def load_mnist():
 def build_mnist_model(method, seed):
     generator = models.mlp_generator((28, 28, 1), MNIST_LATENT, hidden=MNIST_WIDTH, output_activation="tanh", seed=seed)
     critic = models.mlp_critic((28, 28, 1), hidden=MNIST_WIDTH, seed=seed + 1)
-    critic = method.lipschitz_method().prepare_critic(critic)
-    if method.model == "gan":
-        model = keras_wgan.GAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=1, seed=seed)
-    else:
-        model = keras_wgan.WGAN(generator, critic, latent_dim=MNIST_LATENT, n_critic=method.n_critic,
-                                lipschitz=method.lipschitz_method(), seed=seed)
-    model.compile(generator_optimizer=method.build_optimizer("generator_optimizer"),
-                  critic_optimizer=method.build_optimizer("critic_optimizer"))
-    return model
+    return method.build_model(generator, critic, latent_dim=MNIST_LATENT, seed=seed)
 
 
 def mnist_run(name, images, extractor, iterations, eval_every, seed=0) -> dict:
@@ -241,7 +231,7 @@ def main(argv):
     met = bool(clip) and min(clip) > 0.9
     markdown = f"""### A meaningful loss: the critic's estimate against W1 and FID
 
-`python -m benchmarks.paper.meaningful_loss` — Spearman rank correlation ρ, over the
+`KERAS_BACKEND=jax python -m experiments.meaningful_loss` — Spearman rank correlation ρ, over the
 evaluations of a run, between the critic's estimate and the exact W1 to the data
 (2-D; the runs of the mode-collapse table: {toy_iterations} generator iterations,
 evaluated every {toy_eval}, mean ± std over seeds) or the FID (MNIST: {iterations}

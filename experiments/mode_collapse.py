@@ -8,14 +8,14 @@ on 2,000 generated samples: a sample is high quality within 3 standard
 deviations of its nearest mode's centre, a mode is covered with at least one
 high-quality sample (the PacGAN convention).
 
-    python -m benchmarks.paper.mode_collapse
+    KERAS_BACKEND=jax python -m experiments.mode_collapse
 """
 
 import numpy as np
 from absl import app
 from absl import flags
 
-from benchmarks.paper import common
+from experiments import common
 from keras_wgan.data import toy2d
 
 
@@ -193,7 +193,7 @@ def main(argv):
     settings = "\n".join(f"- `{name}`: {m.label}, n_critic = {m.n_critic}" for name, m in common.TOY_METHODS.items())
     markdown = f"""### No mode collapse: 8 and 25 Gaussians
 
-`python -m benchmarks.paper.mode_collapse` — {iterations} generator iterations per run
+`KERAS_BACKEND=jax python -m experiments.mode_collapse` — {iterations} generator iterations per run
 (batch {common.TOY_BATCH}; ReLU MLPs 2-{common.TOY_WIDTH}-{common.TOY_WIDTH}-{common.TOY_WIDTH}-2/1, the
 command line's toy networks), seeds 0..{max(r['seed'] for r in runs)}; mean ± std over seeds
 of the final generator's 2,000 samples. High quality: within 3 standard deviations
