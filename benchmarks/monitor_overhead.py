@@ -728,7 +728,6 @@ def environment_lines(records, command=None) -> str:
     for r in records:
         versions.update(r.get("versions", {}))
     dates = sorted([r["date"] for r in records] + [r["end_date"] for r in records])
-    loads = [x for r in records for x in r["load_average"]]
     threads = _by_backends(records, lambda r: r["threads"])
     names = {"default": "the frameworks' defaults",
              "single": "one (`--single_thread`: `benchmarks.environment.SINGLE_THREAD_ENV`)"}

@@ -7,7 +7,6 @@ import urllib.parse
 import urllib.request
 
 import numpy as np
-import tensorflow as tf
 
 from keras_wgan._checks import check_int
 from keras_wgan.data.samples import Samples
