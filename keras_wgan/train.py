@@ -35,7 +35,7 @@ import keras_wgan
 from keras_wgan import data as data_sources
 from keras_wgan import models
 from keras_wgan.callbacks import EstimatePlot, Monitor
-from keras_wgan.callbacks._clock import TrainingClock
+from keras_wgan._clock import TrainingClock
 from keras_wgan.data import toy2d
 from keras_wgan.optimizers import linear_decay
 from keras_wgan.schedules import steps_for

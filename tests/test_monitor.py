@@ -450,7 +450,7 @@ def test_summary_writer_writes_the_events_tensorboards_own_writer_writes(tmp_pat
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
     from tensorboard.util import tensor_util
 
-    from keras_wgan.callbacks._summary import SummaryWriter, encode_png
+    from keras_wgan._summary import SummaryWriter, encode_png
 
     scalars = {"wasserstein_estimate": 0.123456789, "learning_rate/critic": 5e-5, "nan": float("nan")}
     image = np.random.default_rng(0).integers(0, 256, (6, 5, 3)).astype("uint8")

@@ -58,3 +58,52 @@ def test_every_module_imports_beside_every_other():
     result = subprocess.run([sys.executable, "-c", script, *modules], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def package_imports():
+    """`{part: parts it imports}` for the parts of keras_wgan (its modules
+    and subpackages: `adversarial`, `callbacks`, `metrics`, ...), from every
+    import statement in their files, those inside functions included; the
+    package's own `__init__` (the public facade) is left out."""
+    import ast
+
+    root = os.path.join(REPO_ROOT, "keras_wgan")
+    parts = {name.removesuffix(".py") for name in os.listdir(root)
+             if name.endswith(".py") or os.path.isdir(os.path.join(root, name, ""))} - {"__init__", "__pycache__"}
+    graph = {part: set() for part in parts}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            part = os.path.relpath(path, root).split(os.sep)[0].removesuffix(".py")
+            if not name.endswith(".py") or part == "__init__":
+                continue
+            for node in ast.walk(ast.parse(read(path))):
+                if isinstance(node, ast.ImportFrom) and node.module == "keras_wgan":
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("keras_wgan."):
+                    names = [node.module.split(".")[1]]
+                elif isinstance(node, ast.Import):
+                    names = [a.name.split(".")[1] for a in node.names if a.name.startswith("keras_wgan.")]
+                else:
+                    continue
+                graph[part].update(n for n in names if n in parts and n != part)
+    return graph
+
+
+def test_the_package_is_layered():
+    """No part of keras_wgan imports a part that imports it back, directly
+    or through others: each builds only on what lies below it."""
+    graph = package_imports()
+    assert {"callbacks", "metrics"} <= graph["train"]  # the graph is read
+
+    def cycle_from(part, path):
+        for other in sorted(graph[part]):
+            if other in path:
+                return path[path.index(other):] + [other]
+            found = cycle_from(other, path + [other])
+            if found:
+                return found
+        return None
+
+    cycles = [c for c in (cycle_from(part, [part]) for part in sorted(graph)) if c]
+    assert not cycles, f"import cycles: {cycles}"

@@ -6,10 +6,10 @@ import os
 import keras
 import numpy as np
 
-from keras_wgan.callbacks._clock import TrainingClock
-from keras_wgan.callbacks._clock import read_counter
-from keras_wgan.callbacks._summary import SummaryWriter
-from keras_wgan.callbacks._summary import encode_png
+from keras_wgan._clock import TrainingClock
+from keras_wgan._clock import read_counter
+from keras_wgan._summary import SummaryWriter
+from keras_wgan._summary import encode_png
 
 
 class PeriodicImageCallback(keras.callbacks.Callback):

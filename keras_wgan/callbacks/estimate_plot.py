@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import scipy.ndimage
 
-from keras_wgan.callbacks._clock import TrainingClock
+from keras_wgan._clock import TrainingClock
 from keras_wgan.callbacks._window_means import WindowMeans
 
 

@@ -8,11 +8,11 @@ import numpy as np
 
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
-from keras_wgan.callbacks._clock import TrainingClock
-from keras_wgan.callbacks._clock import read_counter
+from keras_wgan._clock import TrainingClock
+from keras_wgan._clock import read_counter
 from keras_wgan.callbacks._periodic import save_png
-from keras_wgan.callbacks._summary import SummaryWriter
-from keras_wgan.callbacks._summary import drop_events_after
+from keras_wgan._summary import SummaryWriter
+from keras_wgan._summary import drop_events_after
 from keras_wgan.callbacks._window_means import WindowMeans
 from keras_wgan.callbacks.critic_contour import draw_critic_map
 from keras_wgan.callbacks.sample_grid import image_grid

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
-from keras_wgan.callbacks._clock import TrainingClock
-from keras_wgan.callbacks._summary import SummaryWriter
+from keras_wgan._clock import TrainingClock
+from keras_wgan._summary import SummaryWriter
 from keras_wgan.metrics.registry import get_metric
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
