@@ -49,15 +49,14 @@ def get(value, name: str, default) -> keras.optimizers.Optimizer:
     if value is None:
         return default(name)
     try:
-        optimizer = keras.optimizers.get(value)
-    except ValueError:  # Keras's "Could not interpret optimizer identifier"
-        optimizer = None
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        # An Optimizer, or Keras's ValueError "Could not interpret optimizer
+        # identifier" for anything else (a loss, an unknown name, a number).
+        return keras.optimizers.get(value)
+    except ValueError:
         raise ValueError(
             f"`{name}` must be a keras.optimizers.Optimizer, its name or its config. "
             f"Received: {value!r}"
-        )
-    return optimizer
+        ) from None
 
 
 class TwoNetworkOptimizer(keras.optimizers.MultiOptimizer):
