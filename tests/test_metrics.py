@@ -364,6 +364,24 @@ def test_feature_extractor_batches_caches_and_checks_its_output():
         metrics.fid(x, x, extractor="inception")
 
 
+def test_feature_extractor_outputs_features_and_logits_under_its_name():
+    def fn(batch):
+        return {"features": batch * 2, "logits": batch[:, :1] - 1}
+
+    extractor = metrics.FeatureExtractor(fn, batch_size=3, name="doubler")
+    x = np.arange(14, dtype="float32").reshape(7, 2)
+    outputs = extractor.outputs(x)
+    assert extractor.name == "doubler" and metrics.FeatureExtractor().name == "custom"
+    np.testing.assert_array_equal(outputs["features"], x * 2)
+    np.testing.assert_array_equal(outputs["logits"], x[:, :1] - 1)
+    assert outputs["logits"].dtype == np.float64
+    np.testing.assert_array_equal(extractor(x), x * 2)
+    with pytest.raises(ValueError, match="must hold 'features'. Received keys: \\['logits'\\]"):
+        metrics.FeatureExtractor(lambda b: {"logits": b}).outputs(x)
+    with pytest.raises(ValueError, match="without '/'. Received: 'a/b'"):
+        metrics.FeatureExtractor(name="a/b")
+
+
 def test_inception_extractor_is_built_lazily_and_preprocesses_to_299(monkeypatch):
     extractor = metrics.get_extractor(None)
     assert isinstance(extractor, metrics.InceptionV3Extractor)
@@ -481,6 +499,12 @@ def test_trained_classifier_is_accurate_and_gives_features(mnist, classifier):
     assert extractor.feature_layer == "features" and extractor.num_classes == 10
     features = extractor(held_out[:, :, :, None])
     assert features.shape == (1000, 128) and features.dtype == np.float64
+    outputs = extractor.outputs(held_out[:5])
+    np.testing.assert_allclose(outputs["features"], features[:5], rtol=1e-6)
+    np.testing.assert_allclose(
+        outputs["logits"], keras.ops.convert_to_numpy(classifier(held_out[:5, :, :, None])), rtol=1e-5, atol=1e-5
+    )
+    assert extractor.name == "classifier"
 
 
 def test_classifier_metrics_separate_real_and_collapsed_digits(mnist, classifier):

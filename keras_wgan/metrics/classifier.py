@@ -140,7 +140,10 @@ def train_classifier(
 
 
 class ClassifierExtractor(FeatureExtractor):
-    """Features from a classifier's hidden layer, and its predicted classes.
+    """Features from a classifier's hidden layer, its logits (for the
+    Inception Score computed with the classifier, the usual "MNIST score")
+    and its predicted classes. Reported as `"classifier"`: the numbers are
+    comparable between runs evaluated with the same classifier only.
 
     Images are brought to the classifier's input (a channel axis added to
     `(N, H, W)`, resized if their size differs), so 28x28 digits and a
@@ -154,6 +157,7 @@ class ClassifierExtractor(FeatureExtractor):
             named `"features"` if there is one, else the penultimate layer.
         batch_size: Images per forward pass.
         cache_size: Inputs whose features are remembered.
+        name: The name reported with the numbers; default `"classifier"`.
 
     Example:
 
@@ -170,8 +174,9 @@ class ClassifierExtractor(FeatureExtractor):
         feature_layer: str | None = None,
         batch_size: int = 256,
         cache_size: int = 2,
+        name: str = "classifier",
     ):
-        super().__init__(batch_size=batch_size, cache_size=cache_size)
+        super().__init__(batch_size=batch_size, cache_size=cache_size, name=name)
         if not isinstance(classifier, keras.Model):
             raise TypeError(
                 "`classifier` must be a Keras model. Received: "
@@ -204,16 +209,24 @@ class ClassifierExtractor(FeatureExtractor):
         self.input_size = tuple(inputs[0].shape[1:3])
         self.channels = inputs[0].shape[-1]
         self.num_classes = int(output[0].shape[-1])
-        self._feature_model = keras.Model(inputs[0], layer.output)
+        # A softmax output gives probabilities: their logarithms are logits
+        # (up to a constant per image, which the softmax removes).
+        last = classifier.layers[-1]
+        self._outputs_probabilities = getattr(last, "activation", None) is keras.activations.softmax
+        self._feature_model = keras.Model(inputs[0], [layer.output, output[0]])
 
     def preprocess(self, images: np.ndarray) -> np.ndarray:
         return prepare_images(images, self.input_size, channels=self.channels)
 
-    def extract(self, batch) -> np.ndarray:
-        return self._feature_model.predict_on_batch(batch)
+    def extract(self, batch) -> dict:
+        features, scores = self._feature_model.predict_on_batch(batch)
+        scores = to_numpy(scores, "logits").astype("float64")
+        if self._outputs_probabilities:
+            scores = np.log(np.maximum(scores, 1e-30))
+        return {"features": features, "logits": scores}
 
-    def __call__(self, images) -> np.ndarray:
-        return super().__call__(_image_array(images, "images"))
+    def check_images(self, images) -> np.ndarray:
+        return _image_array(images, "images")
 
     def predict_classes(self, images) -> np.ndarray:
         """The classifier's predicted class of each image, `(N,)` ints."""

@@ -1,5 +1,6 @@
-"""Feature extractors for FID and KID: images in, one feature vector per
-image out, as a float64 NumPy matrix."""
+"""Feature extractors for FID, KID, the Inception Score and precision /
+recall: images in, one feature vector (and, for networks with classes, one
+vector of logits) per image out, as float64 NumPy matrices."""
 
 import collections
 import hashlib
@@ -19,7 +20,14 @@ class FeatureExtractor:
     of each batch is converted with `keras.ops.convert_to_numpy`. Keras
     models run in inference mode through `predict_on_batch`. Subclasses
     override `preprocess` (applied to each NumPy batch before the call) or
-    `extract`.
+    `extract`, which may return the features `(batch, d)` or a dict
+    `{"features": (batch, d), "logits": (batch, k)}` for networks with
+    classes (the Inception Score needs the logits).
+
+    Every number computed with an extractor is reported under its `name`,
+    which names the network and, where there is one, its resize mode (e.g.
+    `"inception_2015_12_05.tf1_bilinear"`): FIDs of different extractors are
+    not comparable.
 
     The features of the last `cache_size` inputs are remembered by content
     (a hash of the array's bytes), so evaluating several metrics, or the same
@@ -29,24 +37,33 @@ class FeatureExtractor:
         fn: Callable from a batch of images to features `(batch, d)`.
         batch_size: Images per call of `fn`.
         cache_size: Number of inputs whose features are remembered (0: none).
+        name: The name reported with every number; default `"custom"`.
 
     Example:
 
     ```python
     net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3),
                             keras.layers.GlobalAveragePooling2D()])
-    extractor = FeatureExtractor(net, batch_size=500)
+    extractor = FeatureExtractor(net, batch_size=500, name="my_convnet")
     features = extractor(images)  # (N, 8) float64
     score = fid(real_images, fake_images, extractor)
     ```
     """
 
-    def __init__(self, fn=None, batch_size: int = 256, cache_size: int = 2):
+    name = "custom"
+
+    def __init__(self, fn=None, batch_size: int = 256, cache_size: int = 2, name: str | None = None):
         if fn is not None and not callable(fn):
             raise TypeError(
                 "`fn` must be a callable from images to features, such as a Keras "
                 f"model. Received: {fn!r} of type {type(fn).__name__}"
             )
+        if name is not None:
+            if not isinstance(name, str) or not name or "/" in name:
+                raise ValueError(
+                    f"`name` must be a non-empty string without '/'. Received: {name!r}"
+                )
+            self.name = name
         self.fn = fn
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.cache_size = check_int("cache_size", cache_size, 0)
@@ -56,8 +73,9 @@ class FeatureExtractor:
         """Prepares one NumPy batch for `extract`. The identity by default."""
         return images
 
-    def extract(self, batch) -> np.ndarray:
-        """Features of one preprocessed batch."""
+    def extract(self, batch):
+        """Features `(batch, d)` of one preprocessed batch, or a dict
+        `{"features": ..., "logits": ...}`."""
         if self.fn is None:
             raise NotImplementedError(
                 f"{type(self).__name__} has no `fn`: pass one or override `extract`."
@@ -66,13 +84,51 @@ class FeatureExtractor:
             return self.fn.predict_on_batch(batch)
         return self.fn(batch)
 
-    def __call__(self, images) -> np.ndarray:
-        """Features of `images` `(N, ...)`: a float64 matrix `(N, d)`."""
+    def check_images(self, images) -> np.ndarray:
+        """`images` as a NumPy batch `(N, ...)`; subclasses check more."""
         images = to_numpy(images, "images")
         if images.ndim < 2 or images.shape[0] < 1:
             raise ValueError(
                 f"`images` must be a batch of images (N, ...). Received: shape {images.shape}"
             )
+        return images
+
+    def outputs(self, images) -> dict:
+        """Everything the network gives for `images`, batch by batch:
+        `{"features": (N, d)}`, plus `"logits"` `(N, k)` for networks with
+        classes, as float64 matrices. Not cached: for streaming
+        (`keras_wgan.metrics.statistics_of`)."""
+        images = self.check_images(images)
+        chunks = {}
+        for start in range(0, len(images), self.batch_size):
+            count = min(self.batch_size, len(images) - start)
+            result = self.extract(self.preprocess(images[start : start + count]))
+            if not isinstance(result, dict):
+                result = {"features": result}
+            if "features" not in result:
+                raise ValueError(
+                    "A feature extractor's dict must hold 'features'. Received keys: "
+                    f"{sorted(result)}"
+                )
+            for key, value in result.items():
+                value = to_numpy(value, key)
+                if value.ndim != 2 or value.shape[0] != count:
+                    raise ValueError(
+                        f"A feature extractor must return one {key} vector per image, "
+                        f"shape (batch, d). Received: shape {value.shape} for a batch "
+                        f"of {count} images. Pool or flatten feature maps (e.g. "
+                        "GlobalAveragePooling2D)."
+                    )
+                chunks.setdefault(key, []).append(value.astype("float64"))
+        result = {key: np.concatenate(values) for key, values in chunks.items()}
+        for key, value in result.items():
+            if not np.isfinite(value).all():
+                raise ValueError(f"The feature extractor {self.name!r} returned NaN or infinite {key}.")
+        return result
+
+    def __call__(self, images) -> np.ndarray:
+        """Features of `images` `(N, ...)`: a float64 matrix `(N, d)`."""
+        images = self.check_images(images)
         key = None
         if self.cache_size:
             contiguous = np.ascontiguousarray(images)
@@ -81,21 +137,7 @@ class FeatureExtractor:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        chunks = []
-        for start in range(0, len(images), self.batch_size):
-            batch = self.preprocess(images[start : start + self.batch_size])
-            features = to_numpy(self.extract(batch), "features")
-            if features.ndim != 2 or features.shape[0] != min(self.batch_size, len(images) - start):
-                raise ValueError(
-                    "A feature extractor must return one feature vector per image, "
-                    f"shape (batch, d). Received: shape {features.shape} for a batch "
-                    f"of {min(self.batch_size, len(images) - start)} images. Pool or "
-                    "flatten feature maps (e.g. GlobalAveragePooling2D)."
-                )
-            chunks.append(features.astype("float64"))
-        features = np.concatenate(chunks)
-        if not np.isfinite(features).all():
-            raise ValueError("The feature extractor returned NaN or infinite features.")
+        features = self.outputs(images)["features"]
         if key is not None:
             features.setflags(write=False)
             self._cache[key] = features
@@ -132,7 +174,8 @@ def prepare_images(images: np.ndarray, image_size=None, channels=None) -> np.nda
 
 
 class InceptionV3Extractor(FeatureExtractor):
-    """The 2048 pooled features of Keras's InceptionV3, the usual FID network.
+    """The 2048 pooled features of `keras.applications.InceptionV3`: an
+    APPROXIMATE FID network, reported as `"keras_inception_v3_approximate"`.
 
     The network is built on first use, so creating the extractor costs
     nothing and needs no download; the first call fetches the ImageNet
@@ -141,9 +184,10 @@ class InceptionV3Extractor(FeatureExtractor):
     own input range, so they are only resized to 299x299 (bilinear) and
     grey images repeated to three channels.
 
-    Scores are comparable between runs of this library, not with published
-    FIDs: those use the TF1 "pool_3" Inception graph of Heusel et al., whose
-    weights and resizing differ from `keras.applications.InceptionV3`.
+    Scores are comparable between runs of this extractor only, not with
+    published FIDs: those use the 2015-12-05 TensorFlow Inception graph of
+    Heusel et al. (`FIDInceptionExtractor`), whose weights and resizing differ
+    from `keras.applications.InceptionV3` (by whole FID points).
 
     Args:
         weights: `"imagenet"`, a path to a weights file, or None (random
@@ -161,6 +205,7 @@ class InceptionV3Extractor(FeatureExtractor):
     """
 
     image_size = 299
+    name = "keras_inception_v3_approximate"
 
     def __init__(self, weights="imagenet", batch_size: int = 64, cache_size: int = 2):
         super().__init__(batch_size=batch_size, cache_size=cache_size)
