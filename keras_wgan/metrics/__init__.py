@@ -19,16 +19,29 @@ from keras_wgan.metrics.feature_extractor import get_extractor
 from keras_wgan.metrics.fid import feature_statistics
 from keras_wgan.metrics.fid import fid
 from keras_wgan.metrics.fid import fid_from_features
+from keras_wgan.metrics.fid import fid_from_statistics
 from keras_wgan.metrics.fid import frechet_distance
+from keras_wgan.metrics.inception_score import inception_score_from_statistics
 from keras_wgan.metrics.kid import kid
+from keras_wgan.metrics.kid import kid_estimates
 from keras_wgan.metrics.kid import kid_from_features
+from keras_wgan.metrics.kid import kid_from_statistics
 from keras_wgan.metrics.kid import mmd2_unbiased
 from keras_wgan.metrics.kid import polynomial_kernel
 from keras_wgan.metrics.mode_coverage import ModeCoverage
 from keras_wgan.metrics.mode_coverage import mode_coverage
+from keras_wgan.metrics.precision_recall import precision_recall_from_features
+from keras_wgan.metrics.precision_recall import precision_recall_from_statistics
 from keras_wgan.metrics.registry import available_metrics
 from keras_wgan.metrics.registry import get_metric
 from keras_wgan.metrics.registry import register_metric
+from keras_wgan.metrics.statistics import FeatureStatistics
+from keras_wgan.metrics.statistics import batch_seeds
+from keras_wgan.metrics.statistics import generated_statistics
+from keras_wgan.metrics.statistics import statistics_of
+from keras_wgan.metrics.statistics_cache import cached_statistics
+from keras_wgan.metrics.statistics_cache import dataset_fingerprint
+from keras_wgan.metrics.statistics_cache import statistics_cache_dir
 from keras_wgan.metrics.wasserstein import sliced_wasserstein
 from keras_wgan.metrics.wasserstein import wasserstein_1
 
@@ -37,24 +50,37 @@ __all__ = [
     "ClassifierExtractor",
     "EvaluationCallback",
     "FeatureExtractor",
+    "FeatureStatistics",
     "InceptionV3Extractor",
     "ModeCoverage",
     "available_metrics",
+    "batch_seeds",
+    "cached_statistics",
     "class_coverage",
     "classifier_metrics",
+    "dataset_fingerprint",
     "feature_statistics",
     "fid",
     "fid_from_features",
+    "fid_from_statistics",
     "frechet_distance",
+    "generated_statistics",
     "get_extractor",
     "get_metric",
+    "inception_score_from_statistics",
     "kid",
+    "kid_estimates",
     "kid_from_features",
+    "kid_from_statistics",
     "mmd2_unbiased",
     "mode_coverage",
     "polynomial_kernel",
+    "precision_recall_from_features",
+    "precision_recall_from_statistics",
     "register_metric",
     "sliced_wasserstein",
+    "statistics_cache_dir",
+    "statistics_of",
     "train_classifier",
     "wasserstein_1",
 ]

@@ -7,6 +7,7 @@ import numpy as np
 from scipy import linalg
 
 from keras_wgan.metrics.feature_extractor import get_extractor
+from keras_wgan.metrics.statistics import check_comparable
 from keras_wgan.metrics.utils import as_float_matrix
 from keras_wgan.metrics.utils import to_numpy
 
@@ -95,6 +96,24 @@ def fid_from_features(real_features, fake_features) -> float:
             f"{real_features.shape} and {fake_features.shape}"
         )
     return frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
+
+
+def fid_from_statistics(real, fake, eps: float = 1e-6) -> float:
+    """FID between two `FeatureStatistics` of the same extractor: the
+    Fréchet distance between Gaussians with their streamed means and
+    covariances (`frechet_distance`, with its handling of a singular
+    product).
+
+    Example:
+
+    ```python
+    real = statistics_of(x_test, extractor)
+    fake = generated_statistics(wgan, 10_000, extractor)
+    print(f"fid/{extractor.name}", fid_from_statistics(real, fake))
+    ```
+    """
+    check_comparable(real, fake)
+    return frechet_distance(real.mean, real.covariance, fake.mean, fake.covariance, eps=eps)
 
 
 def fid(real, fake, extractor=None) -> float:

@@ -5,6 +5,8 @@ random subsets."""
 import numpy as np
 
 from keras_wgan.metrics.feature_extractor import get_extractor
+from keras_wgan.metrics.statistics import check_comparable
+from keras_wgan.metrics.statistics import check_stored_rows
 from keras_wgan.metrics.utils import as_float_matrix
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
@@ -53,15 +55,15 @@ def mmd2_unbiased(x, y) -> float:
     return float(within_x + within_y - 2.0 * k_xy.mean())
 
 
-def kid_from_features(
+def kid_estimates(
     real_features,
     fake_features,
     subsets: int = 100,
     subset_size: int = 1000,
     seed: int | None = 0,
-) -> float:
-    """KID between two sets of features: `mmd2_unbiased` averaged over
-    `subsets` pairs of random subsets, drawn without replacement, of
+) -> np.ndarray:
+    """The `subsets` estimates `(subsets,)` whose mean is KID: `mmd2_unbiased`
+    of pairs of random subsets, drawn without replacement, of
     `min(subset_size, N, M)` samples each (as in the authors' code)."""
     real_features = as_float_matrix(real_features, "real_features", min_samples=2)
     fake_features = as_float_matrix(fake_features, "fake_features", min_samples=2)
@@ -77,14 +79,57 @@ def kid_from_features(
         len(fake_features),
     )
     rng = np.random.default_rng(check_seed(seed))
-    estimates = [
-        mmd2_unbiased(
-            real_features[rng.choice(len(real_features), size, replace=False)],
-            fake_features[rng.choice(len(fake_features), size, replace=False)],
-        )
-        for _ in range(subsets)
-    ]
-    return float(np.mean(estimates))
+    return np.array(
+        [
+            mmd2_unbiased(
+                real_features[rng.choice(len(real_features), size, replace=False)],
+                fake_features[rng.choice(len(fake_features), size, replace=False)],
+            )
+            for _ in range(subsets)
+        ]
+    )
+
+
+def kid_from_features(
+    real_features,
+    fake_features,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int | None = 0,
+) -> float:
+    """KID between two sets of features: the mean of `kid_estimates`, i.e.
+    `mmd2_unbiased` averaged over `subsets` pairs of random subsets, drawn
+    without replacement, of `min(subset_size, N, M)` samples each (as in the
+    authors' code)."""
+    return float(np.mean(kid_estimates(real_features, fake_features, subsets, subset_size, seed)))
+
+
+def kid_from_statistics(
+    real,
+    fake,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int | None = 0,
+) -> tuple[float, float]:
+    """KID between two `FeatureStatistics` of the same extractor, computed on
+    their stored feature rows (all samples while there are no more than
+    `max_stored`, else a uniform sample of `max_stored` of them).
+
+    Returns:
+        `(mean, std)` over the subsets, as torch-fidelity reports them
+        (`np.std`, divided by the number of subsets).
+
+    Example:
+
+    ```python
+    kid_mean, kid_std = kid_from_statistics(real, fake, subsets=100, subset_size=1000)
+    ```
+    """
+    check_comparable(real, fake)
+    check_stored_rows(real, 2, "KID")
+    check_stored_rows(fake, 2, "KID")
+    estimates = kid_estimates(real.stored, fake.stored, subsets, subset_size, seed)
+    return float(np.mean(estimates)), float(np.std(estimates))
 
 
 def kid(
