@@ -115,7 +115,7 @@ def cached_statistics(
             if stored_key == key_text:
                 return stats
             problem = f"its key {stored_key} is not {key_text}"
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as error:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
             problem = f"{type(error).__name__}: {error}"
         warnings.warn(f"Recomputing the cached statistics {path!r}: {problem}", stacklevel=2)
     stats = compute()
