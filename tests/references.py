@@ -12,6 +12,7 @@ the tests that need it are skipped with that reason.
 """
 
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -28,6 +29,10 @@ def _module(package: str, name: str):
         stub = types.ModuleType(package)
         stub.__path__ = list(spec.submodule_search_locations)
         stub.__file__ = os.path.join(stub.__path__[0], "__init__.py")
+        # A spec without a loader: importlib.util.find_spec(package) (which
+        # torchmetrics calls) answers it instead of raising on a missing one.
+        stub.__spec__ = importlib.machinery.ModuleSpec(package, None, is_package=True)
+        stub.__spec__.submodule_search_locations = stub.__path__
         sys.modules[package] = stub
     try:
         return importlib.import_module(f"{package}.{name}")

@@ -358,6 +358,83 @@ def test_precision_recall_against_torch_fidelity():
     assert precision_recall_from_features(real, fake, k=3) == (pytest.approx(precision), pytest.approx(recall))
 
 
+# ------------------------------------------------------------ torchmetrics
+
+
+def _torchmetrics_image(name):
+    # torchmetrics (pure torch; its own streaming FID keeps float64 sums as we
+    # do): a second reference where torch-fidelity's metric modules cannot
+    # import. Its image package imports torch_fidelity's Inception module when
+    # torch-fidelity is installed: load the stub package first.
+    if importlib.util.find_spec("torchmetrics") is None:
+        pytest.skip("torchmetrics is not installed")
+    if importlib.util.find_spec("torch_fidelity") is not None:
+        torch_fidelity_module("helpers")
+    return importlib.import_module(f"torchmetrics.image.{name}")
+
+
+def _identity_features(d):
+    import torch
+
+    class Identity(torch.nn.Module):
+        num_features = d  # so torchmetrics' FID does not probe it with an image
+
+        def forward(self, x):
+            return x
+
+    return Identity()
+
+
+@pytest.mark.filterwarnings("ignore:Metric `:UserWarning")  # its note on keeping all features
+def test_fid_kid_and_inception_score_against_torchmetrics():
+    import torch
+
+    fid_module = _torchmetrics_image("fid")
+    kid_module = _torchmetrics_image("kid")
+    inception_module = _torchmetrics_image("inception")
+    real, fake = _features(60, 8, seed=70, shift=0.5), _features(60, 8, seed=71, shift=0.9)
+    real_stats, fake_stats = _stream(real, [25, 35]), _stream(fake, [60])
+
+    fid = fid_module.FrechetInceptionDistance(feature=_identity_features(8))
+    for part in (real[:25], real[25:]):
+        fid.update(torch.from_numpy(part), real=True)
+    fid.update(torch.from_numpy(fake), real=False)
+    assert fid_from_statistics(real_stats, fake_stats) == pytest.approx(float(fid.compute()), rel=1e-9)
+    # Fewer samples than features (10 x 16), a singular product: agreement
+    # within the 1e-8 that rounding leaves there (see the test above).
+    few_real, few_fake = _features(10, 16, seed=74), _features(10, 16, seed=75, shift=2.0)
+    fid = fid_module.FrechetInceptionDistance(feature=_identity_features(16))
+    fid.update(torch.from_numpy(few_real), real=True)
+    fid.update(torch.from_numpy(few_fake), real=False)
+    streamed = fid_from_statistics(_stream(few_real, [4, 6]), _stream(few_fake, [10]))
+    assert streamed == pytest.approx(float(fid.compute()), rel=1e-7)
+
+    # subset_size = N: every subset is the whole set, whatever the draws.
+    kid = kid_module.KernelInceptionDistance(feature=_identity_features(8), subsets=3, subset_size=60)
+    kid.update(torch.from_numpy(real), real=True)
+    kid.update(torch.from_numpy(fake), real=False)
+    reference_mean, _ = kid.compute()
+    mean, std = kid_from_statistics(real_stats, fake_stats, subsets=3, subset_size=60)
+    assert mean == pytest.approx(float(reference_mean), rel=1e-9)
+
+    # torchmetrics permutes with the global torch generator, then takes
+    # torch.chunk's contiguous chunks (equal for 40 samples and 10 splits):
+    # lay the logits out so that after its permutation chunk c is our split c.
+    logits = np.random.default_rng(72).normal(scale=2.0, size=(40, 7))
+    torch.manual_seed(0)
+    permutation = torch.randperm(40).numpy()
+    laid_out = np.empty_like(logits)
+    laid_out[permutation] = logits[_reorder_for_chunks(40, 10)]
+    score = inception_module.InceptionScore(feature=_identity_features(7), splits=10)
+    score.update(torch.from_numpy(laid_out))
+    torch.manual_seed(0)
+    reference_mean, reference_std = score.compute()
+    mean, std = inception_score_from_statistics(_stream(_features(40, 2, seed=73), [40], logits))
+    assert mean == pytest.approx(float(reference_mean), rel=1e-12)
+    # Its std divides by splits - 1, ours (as torch-fidelity's) by splits.
+    assert std * np.sqrt(10 / 9) == pytest.approx(float(reference_std), rel=1e-9)
+
+
 # ------------------------------------------------------------ from images
 
 
