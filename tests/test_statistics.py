@@ -387,11 +387,10 @@ def _identity_features(d):
 
 @pytest.mark.filterwarnings("ignore:Metric `:UserWarning")  # its note on keeping all features
 def test_fid_kid_and_inception_score_against_torchmetrics():
-    import torch
-
     fid_module = _torchmetrics_image("fid")
     kid_module = _torchmetrics_image("kid")
     inception_module = _torchmetrics_image("inception")
+    import torch
     real, fake = _features(60, 8, seed=70, shift=0.5), _features(60, 8, seed=71, shift=0.9)
     real_stats, fake_stats = _stream(real, [25, 35]), _stream(fake, [60])
 

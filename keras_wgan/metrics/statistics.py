@@ -53,6 +53,16 @@ class FeatureStatistics:
         seed: Seed of the reservoir's random choices.
         splits: Number of Inception-Score splits.
 
+    Attributes:
+        count: Number of samples.
+        feature_sum: Sum of the features `(d,)`, float64.
+        outer_sum: Sum of the outer products `x x^T` `(d, d)`, float64.
+        stored: The row sample `(min(count, max_stored), d)`, float32.
+        num_logits: Number of logit rows (equal to `count` when given).
+        split_count, split_probability_sum, split_neg_entropy_sum: Per
+            Inception-Score split `(splits,)`, `(splits, k)`, `(splits,)`;
+            None without logits.
+
     Example:
 
     >>> stats = FeatureStatistics("custom", max_stored=100, seed=0)
