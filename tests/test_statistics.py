@@ -1,11 +1,11 @@
 """Streaming feature statistics and the metrics computed from them, checked
 against NumPy on the concatenated samples, the non-streaming functions of
-keras_wgan.metrics, brute-force NumPy references and, where their modules
-import (torch_fidelity.metric_* need torchvision), torch-fidelity."""
+keras_wgan.metrics, brute-force NumPy references and torch-fidelity 0.4.0's
+own metric functions (imported through tests/references.py, which says what
+it stubs to import them without torchvision)."""
 
 import doctest
 import importlib
-import importlib.util
 import warnings
 
 import numpy as np
@@ -30,14 +30,6 @@ from keras_wgan.metrics import precision_recall_from_statistics
 from keras_wgan.metrics import statistics_cache_dir
 from keras_wgan.metrics import statistics_of
 from tests.references import torch_fidelity_module
-
-
-def _torch_fidelity_metric(name):
-    # torch_fidelity.metric_* import torch_fidelity.utils, which imports
-    # torchvision: skip before paying for importing torch when it is absent.
-    if importlib.util.find_spec("torchvision") is None:
-        pytest.skip(f"torch_fidelity.{name} imports torchvision, which is not installed")
-    return torch_fidelity_module(name)
 
 
 def _features(n, d, seed, shift=3.0):
@@ -237,17 +229,26 @@ def test_fid_with_fewer_samples_than_features_matches_the_reference_handling():
     assert streamed == pytest.approx(fid_from_features(real, fake), rel=1e-7)
 
 
-@pytest.mark.parametrize("num_samples", [300, 10])  # 10 < 16 features: singular
-def test_fid_against_torch_fidelity(num_samples):
-    metric_fid = _torch_fidelity_metric("metric_fid")
+# 10 samples < 16 features: singular covariances.
+@pytest.mark.parametrize("num_samples, rel", [(300, 1e-12), (10, 1e-7)])
+def test_fid_against_torch_fidelity(num_samples, rel):
+    metric_fid = torch_fidelity_module("metric_fid")
+    import torch
+
     real, fake = _features(num_samples, 16, seed=14), _features(num_samples, 16, seed=15, shift=2.5)
+    # Its statistics (np.mean, np.cov of the whole set) and its FID (the
+    # eigenvalue method); ours streamed in parts.
     reference = metric_fid.fid_statistics_to_metric(
-        {"mu": real.mean(0), "sigma": np.cov(real, rowvar=False)},
-        {"mu": fake.mean(0), "sigma": np.cov(fake, rowvar=False)},
+        metric_fid.fid_features_to_statistics(torch.from_numpy(real)),
+        metric_fid.fid_features_to_statistics(torch.from_numpy(fake)),
         verbose=False,
     )[metric_fid.KEY_METRIC_FID]
-    streamed = fid_from_statistics(_stream(real, [num_samples]), _stream(fake, [num_samples]))
-    assert streamed == pytest.approx(reference, rel=1e-6 if num_samples < 16 else 1e-9)
+    sizes = [num_samples // 3, num_samples - num_samples // 3]
+    streamed = fid_from_statistics(_stream(real, sizes), _stream(fake, [num_samples]))
+    # Measured: 300 x 16: 8e-15 relative; 10 x 16: 1.2e-9 (rounding of the
+    # singular product's zero eigenvalues, see the test above).
+    assert streamed == pytest.approx(reference, rel=rel)
+    assert reference > 10.0
 
 
 # ------------------------------------------------------------ KID
@@ -279,17 +280,22 @@ def test_kid_from_statistics_equals_kid_from_features_and_brute_force():
 
 
 def test_kid_against_torch_fidelity_on_subsets_of_all_samples():
-    metric_kid = _torch_fidelity_metric("metric_kid")
+    metric_kid = torch_fidelity_module("metric_kid")
     import torch
+
     real, fake = _features(60, 8, seed=22, shift=0.5), _features(60, 8, seed=23, shift=0.9)
     # subset_size = N: every subset is the whole set (in another order), so
-    # its random draws and ours give the same, deterministic estimate.
+    # its draws (np.random.RandomState) and ours (default_rng) give the same,
+    # deterministic estimate: this compares the kernel and the unbiased MMD^2.
     reference = metric_kid.kid_features_to_metric(
         torch.from_numpy(fake), torch.from_numpy(real), kid_subsets=4, kid_subset_size=60, verbose=False
     )
-    mean, std = kid_from_statistics(_stream(real, [60]), _stream(fake, [60]), subsets=4, subset_size=60)
-    assert mean == pytest.approx(reference[metric_kid.KEY_METRIC_KID_MEAN], rel=1e-9)
-    assert std == pytest.approx(reference[metric_kid.KEY_METRIC_KID_STD], abs=1e-9 * abs(mean))
+    real_stats, fake_stats = _stream(real, [25, 35]), _stream(fake, [60])
+    mean, std = kid_from_statistics(real_stats, fake_stats, subsets=4, subset_size=60)
+    # Measured: 4e-16 relative (sums in other orders); both stds 1.4e-14.
+    assert mean == pytest.approx(reference[metric_kid.KEY_METRIC_KID_MEAN], rel=1e-12)
+    assert mean > 10.0  # two different sets (63.2), not a trivial 0
+    assert std == pytest.approx(reference[metric_kid.KEY_METRIC_KID_STD], abs=1e-12 * mean)
 
 
 # ------------------------------------------------------------ Inception Score
@@ -320,16 +326,29 @@ def test_inception_score_of_known_distributions():
     assert inception_score_from_statistics(same) == pytest.approx((1.0, 0.0), abs=1e-12)
 
 
-def test_inception_score_against_torch_fidelity_without_shuffling():
-    metric_isc = _torch_fidelity_metric("metric_isc")
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_inception_score_against_torch_fidelity_with_and_without_shuffling(shuffle):
+    metric_isc = torch_fidelity_module("metric_isc")
     import torch
+
     logits = np.random.default_rng(32).normal(scale=2.0, size=(25, 7))
-    order = _reorder_for_chunks(25, 10)
-    reference = metric_isc.isc_features_to_metric(torch.from_numpy(logits[order]), splits=10, shuffle=False)
-    stats = _stream(_features(25, 2, seed=33), [25], logits)
+    # Its splits are contiguous chunks of its (optionally permuted) samples:
+    # lay the logits out so that its chunk c holds our split c (25 samples:
+    # splits of 3 and 2). With shuffle=True it permutes with
+    # np.random.RandomState(rng_seed).permutation(N) (rng_seed 2020, its default).
+    laid_out = logits[_reorder_for_chunks(25, 10)]
+    if shuffle:
+        chunks, laid_out = laid_out, np.empty_like(laid_out)
+        laid_out[np.random.RandomState(2020).permutation(25)] = chunks
+    reference = metric_isc.isc_features_to_metric(
+        torch.from_numpy(laid_out), splits=10, shuffle=shuffle, rng_seed=2020
+    )
+    stats = _stream(_features(25, 2, seed=33), [9, 16], logits)
     mean, std = inception_score_from_statistics(stats)
+    # Measured: mean equal, std 4e-16 relative.
     assert mean == pytest.approx(reference[metric_isc.KEY_METRIC_ISC_MEAN], rel=1e-12)
     assert std == pytest.approx(reference[metric_isc.KEY_METRIC_ISC_STD], rel=1e-9)
+    assert std > 0.05 * mean  # splits that differ, so the layout matters
 
 
 # ------------------------------------------------------------ precision / recall
@@ -346,92 +365,28 @@ def test_precision_recall_equal_brute_force_in_blocks():
     assert precision_recall_from_features(real, fake, k=1) == _precision_recall_brute_force(real, fake, k=1)
 
 
-def test_precision_recall_against_torch_fidelity():
-    metric_prc = _torch_fidelity_metric("metric_prc")
+@pytest.mark.parametrize("save_cpu_ram", [False, True])  # its full and its row-batched algorithm
+def test_precision_recall_against_torch_fidelity(save_cpu_ram):
+    metric_prc = torch_fidelity_module("metric_prc")
     import torch
+
     real = _features(70, 5, seed=42, shift=0.0)
     fake = _features(45, 5, seed=43, shift=0.7)
-    # Its convention: features_1 generated, features_2 real.
-    precision, recall = metric_prc.calculate_precision_recall_full(
-        torch.from_numpy(fake), torch.from_numpy(real), neighborhood=3, batch_size=16
+    # Its convention: features_1 generated, features_2 real. Batches of 16
+    # rows: distance matrices built from several blocks, as are ours (7).
+    reference = metric_prc.prc_features_to_metric(
+        torch.from_numpy(fake), torch.from_numpy(real), prc_neighborhood=3, prc_batch_size=16,
+        save_cpu_ram=save_cpu_ram, verbose=False,
     )
-    assert precision_recall_from_features(real, fake, k=3) == (pytest.approx(precision), pytest.approx(recall))
-
-
-# ------------------------------------------------------------ torchmetrics
-
-
-def _torchmetrics_image(name):
-    # torchmetrics (pure torch; its own streaming FID keeps float64 sums as we
-    # do): a second reference where torch-fidelity's metric modules cannot
-    # import. Its image package imports torch_fidelity's Inception module when
-    # torch-fidelity is installed: load the stub package first.
-    if importlib.util.find_spec("torchmetrics") is None:
-        pytest.skip("torchmetrics is not installed")
-    if importlib.util.find_spec("torch_fidelity") is not None:
-        torch_fidelity_module("helpers")
-    return importlib.import_module(f"torchmetrics.image.{name}")
-
-
-def _identity_features(d):
-    import torch
-
-    class Identity(torch.nn.Module):
-        num_features = d  # so torchmetrics' FID does not probe it with an image
-
-        def forward(self, x):
-            return x
-
-    return Identity()
-
-
-@pytest.mark.filterwarnings("ignore:Metric `:UserWarning")  # its note on keeping all features
-def test_fid_kid_and_inception_score_against_torchmetrics():
-    fid_module = _torchmetrics_image("fid")
-    kid_module = _torchmetrics_image("kid")
-    inception_module = _torchmetrics_image("inception")
-    import torch
-    real, fake = _features(60, 8, seed=70, shift=0.5), _features(60, 8, seed=71, shift=0.9)
-    real_stats, fake_stats = _stream(real, [25, 35]), _stream(fake, [60])
-
-    fid = fid_module.FrechetInceptionDistance(feature=_identity_features(8))
-    for part in (real[:25], real[25:]):
-        fid.update(torch.from_numpy(part), real=True)
-    fid.update(torch.from_numpy(fake), real=False)
-    assert fid_from_statistics(real_stats, fake_stats) == pytest.approx(float(fid.compute()), rel=1e-9)
-    # Fewer samples than features (10 x 16), a singular product: agreement
-    # within the 1e-8 that rounding leaves there (see the test above).
-    few_real, few_fake = _features(10, 16, seed=74), _features(10, 16, seed=75, shift=2.0)
-    fid = fid_module.FrechetInceptionDistance(feature=_identity_features(16))
-    fid.update(torch.from_numpy(few_real), real=True)
-    fid.update(torch.from_numpy(few_fake), real=False)
-    streamed = fid_from_statistics(_stream(few_real, [4, 6]), _stream(few_fake, [10]))
-    assert streamed == pytest.approx(float(fid.compute()), rel=1e-7)
-
-    # subset_size = N: every subset is the whole set, whatever the draws.
-    kid = kid_module.KernelInceptionDistance(feature=_identity_features(8), subsets=3, subset_size=60)
-    kid.update(torch.from_numpy(real), real=True)
-    kid.update(torch.from_numpy(fake), real=False)
-    reference_mean, _ = kid.compute()
-    mean, std = kid_from_statistics(real_stats, fake_stats, subsets=3, subset_size=60)
-    assert mean == pytest.approx(float(reference_mean), rel=1e-9)
-
-    # torchmetrics permutes with the global torch generator, then takes
-    # torch.chunk's contiguous chunks (equal for 40 samples and 10 splits):
-    # lay the logits out so that after its permutation chunk c is our split c.
-    logits = np.random.default_rng(72).normal(scale=2.0, size=(40, 7))
-    torch.manual_seed(0)
-    permutation = torch.randperm(40).numpy()
-    laid_out = np.empty_like(logits)
-    laid_out[permutation] = logits[_reorder_for_chunks(40, 10)]
-    score = inception_module.InceptionScore(feature=_identity_features(7), splits=10)
-    score.update(torch.from_numpy(laid_out))
-    torch.manual_seed(0)
-    reference_mean, reference_std = score.compute()
-    mean, std = inception_score_from_statistics(_stream(_features(40, 2, seed=73), [40], logits))
-    assert mean == pytest.approx(float(reference_mean), rel=1e-12)
-    # Its std divides by splits - 1, ours (as torch-fidelity's) by splits.
-    assert std * np.sqrt(10 / 9) == pytest.approx(float(reference_std), rel=1e-9)
+    precision = reference[metric_prc.KEY_METRIC_PRECISION]
+    recall = reference[metric_prc.KEY_METRIC_RECALL]
+    assert 0.1 < precision < 0.95 and 0.1 < recall < 0.95  # not a trivial 0 or 1
+    # Fractions of 45 and 70 samples: its mean is in float32 (error < 1e-7),
+    # one sample more or less would be 1/70 = 0.014 apart.
+    expected = (pytest.approx(precision, abs=1e-6), pytest.approx(recall, abs=1e-6))
+    assert precision_recall_from_features(real, fake, k=3, block_size=7) == expected
+    streamed = precision_recall_from_statistics(_stream(real, [30, 40]), _stream(fake, [45]), k=3)
+    assert streamed == expected
 
 
 # ------------------------------------------------------------ from images
