@@ -35,8 +35,14 @@ import keras_wgan
 from keras_wgan import data as data_sources
 from keras_wgan import models
 from keras_wgan.callbacks import EstimatePlot, Monitor
+from keras_wgan._cli import USER_ERRORS
+from keras_wgan._cli import error_line
+from keras_wgan._cli import format_warning
+from keras_wgan._cli import parse_flags
 from keras_wgan._clock import TrainingClock
 from keras_wgan.data import toy2d
+from keras_wgan.evaluate import EvaluationSettings
+from keras_wgan.evaluate import define_evaluation_flags
 from keras_wgan.optimizers import linear_decay
 from keras_wgan.schedules import steps_for
 from keras_wgan.schedules import updates_per_optimizer
@@ -87,6 +93,16 @@ class Config:
     # generated samples they share).
     log_every: int = 5
     diagnostics_every: int = 250
+    # Image runs: FID / KID / IS / precision-recall every `eval_every`
+    # generator iterations (default: every epoch), on `eval_samples`
+    # generated images (see keras_wgan.evaluate for the features).
+    eval_metrics: str | None = None
+    eval_every: int | None = None
+    eval_samples: int | None = None
+    eval_features: str = "auto"
+    eval_resize: str = "tf1_bilinear"
+    inception_weights: str | None = None
+    eval_reference_samples: int = 10_000
     seed: int = 0
 
 
@@ -143,6 +159,17 @@ def resolve(config: Config) -> Config:
         if c.model == "gan" and config.n_critic == Config.n_critic:
             c.n_critic = "1"  # the GAN baseline's own default
     c.sample_every = _default(c.sample_every, c.iterations_per_epoch)
+    evaluation = evaluation_settings(c)
+    if toy:
+        given = [name for name in _EVAL_FIELDS if getattr(c, name) != getattr(Config, name)]
+        if given:
+            raise ValueError(
+                f"--{given[0]} applies to image data; on the 2-D data {c.dataset!r} every run "
+                "reports the exact W1 and the mode coverage."
+            )
+    else:
+        evaluation.check()
+        c.eval_every = _default(c.eval_every, c.iterations_per_epoch)
     if c.model == "gan":
         c.lipschitz = "none"
     # Each method's own setting, with the library's default; the other is an
@@ -164,11 +191,23 @@ def resolve(config: Config) -> Config:
 
 # Flags that are counts: whole numbers >= 1 (the seed may be 0).
 _COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterations",
-           "iterations_per_epoch", "sample_every", "log_every", "diagnostics_every")
+           "iterations_per_epoch", "sample_every", "log_every", "diagnostics_every", "eval_every")
 # Flags that are rates, bounds or weights: finite numbers > 0 (as WGAN requires
 # of clip_value and penalty_weight).
 _POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight")
-_STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay")
+_STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay", "eval_metrics",
+            "eval_features", "eval_resize", "inception_weights")
+_EVAL_FIELDS = ("eval_metrics", "eval_every", "eval_samples", "eval_features", "eval_resize",
+                "inception_weights", "eval_reference_samples")
+
+
+def evaluation_settings(config: Config) -> EvaluationSettings:
+    """The image evaluation a configuration asks for."""
+    return EvaluationSettings(
+        metrics=config.eval_metrics, features=config.eval_features, num_samples=config.eval_samples,
+        resize=config.eval_resize, inception_weights=config.inception_weights,
+        reference_samples=config.eval_reference_samples,
+    )
 
 
 def check_values(config: Config) -> None:
@@ -303,6 +342,28 @@ def monitor(config: Config, dataset, workdir) -> Monitor:
         num_samples=64,
         seed=config.seed,
         image_dir=os.path.join(workdir, "samples"),
+    )
+
+
+def image_evaluation(config: Config, workdir, verbose=True):
+    """The evaluation of an image run (`keras_wgan.evaluate.image_evaluator`)
+    as a callback every `eval_every` generator iterations and at the end:
+    TensorBoard scalars in `workdir/logs/eval` on the generator-iteration
+    axis, one JSON line per evaluation in `workdir/metrics.jsonl`; None for
+    `--eval_metrics=none`. The reference statistics are computed here,
+    before training, so that missing weights or data fail at once."""
+    from keras_wgan.evaluate import image_evaluator
+    from keras_wgan.metrics import EvaluationCallback
+
+    evaluator = image_evaluator(
+        config.dataset, config.image_size, evaluation_settings(config), seed=config.seed,
+        workdir=workdir, verbose=verbose,
+    )
+    if evaluator is None:
+        return None
+    return EvaluationCallback(
+        None, None, evaluator=evaluator, every_n_iterations=config.eval_every, log_dir=workdir,
+        tensorboard_dir=os.path.join(workdir, "logs", "eval"), verbose=int(bool(verbose)),
     )
 
 
@@ -480,6 +541,9 @@ def _train(config, workdir, verbose):
         require_multiple_of=16 if config.architecture == "dcgan" else None,
     )
     sample_shape = tuple(dataset.element_spec.shape[1:])
+    # Before anything is written: weights, labels or samples missing for
+    # the evaluation fail here.
+    evaluation = None if toy else image_evaluation(config, workdir, verbose=bool(verbose))
     _write_json(config_path, resolved)  # only once the dataset is known to load
     keras.utils.set_random_seed(config.seed)
     model = build_wgan(config, sample_shape)
@@ -487,6 +551,8 @@ def _train(config, workdir, verbose):
     steps = steps_for(model.schedule, config.generator_iterations)
     steps_per_epoch = min(steps, config.iterations_per_epoch)
     callbacks = training_callbacks(config, dataset, workdir)
+    if evaluation is not None:
+        callbacks.insert(-1, evaluation)
     if verbose:
         print(f"Watch it train: tensorboard --logdir {os.path.join(workdir, 'logs')}")
     start = time.time()
@@ -508,6 +574,10 @@ def _train(config, workdir, verbose):
     for name, values in history.history.items():
         if name not in metrics and values:
             metrics[f"last_epoch_{name}"] = float(values[-1])
+    if evaluation is not None and evaluation.results:
+        last = evaluation.results[-1]
+        metrics.update({key: value for key, value in last.items() if key != "generator_iteration"})
+        metrics["evaluated_at_generator_iteration"] = last["generator_iteration"]
     if toy:
         from keras_wgan import metrics as evaluation
 
@@ -563,6 +633,9 @@ def _flags(flag_values=None):
     f.DEFINE_integer("diagnostics_every", d.diagnostics_every, "Generator iterations between two "
                      "points of the Lipschitz diagnostics (clipped weights, input gradient norms, "
                      "weight histograms).")
+    f.DEFINE_integer("eval_every", None, "Image runs: generator iterations between two "
+                     "evaluations (--eval_metrics). Default: an epoch.")
+    define_evaluation_flags(fv)
     f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")
     f.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend (default: KERAS_BACKEND).")
     f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")
@@ -598,35 +671,6 @@ def main(argv, flags=None):
         sys.exit(error_line(error))
     print(json.dumps(metrics, indent=2, sort_keys=True))
     print(f"Samples, logs and model in {flags.workdir}/ (tensorboard --logdir {flags.workdir}/logs)")
-
-
-# What a user can correct: bad values and files (ValueError), missing files,
-# an unwritable workdir and failed downloads (OSError), a diverged run.
-USER_ERRORS = (ValueError, OSError, FloatingPointError)
-
-
-def error_line(error) -> str:
-    """The one line the command line prints for `error`."""
-    return "error: " + " ".join(str(error).split())
-
-
-def parse_flags(argv, flag_values=None):
-    """absl's flag parsing, but a bad flag (`--model=vae`, `--batch_size=x`,
-    an unknown flag) ends the program with one line naming it, the value
-    received and what was expected, as every other error does."""
-    from absl import flags
-
-    fv = FLAGS if flag_values is None else flag_values
-    try:
-        return fv(argv)
-    except flags.Error as error:
-        sys.exit(error_line(error) + " (--helpfull lists the flags)")
-
-
-def format_warning(message, category, filename, lineno, line=None) -> str:
-    """Warnings on the command line: one line each, `warning: ...`, like
-    errors (not Python's file, line and source line)."""
-    return "warning: " + " ".join(str(message).split()) + "\n"
 
 
 def command(argv, flag_values) -> None:

@@ -45,13 +45,14 @@ import urllib.parse
 import urllib.request
 
 RUN = "train"
+EVAL_RUN = "eval"  # the image metrics of keras_wgan.train, beside its metrics.jsonl
 # keras_wgan.data.toy2d's distributions (not imported: this script needs
 # neither Keras nor a backend); names compare as toy2d compares them.
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
 # Tag filters (regular expressions) of the Time Series page: the Wasserstein
 # estimate and the images; on 2-D data also the Lipschitz diagnostics and
 # the evaluation.
-IMAGE_FILTER = r"^(wasserstein_estimate|samples)$"
+IMAGE_FILTER = r"^(wasserstein_estimate|samples|(fid|kid|is|precision|recall|sliced_w)/.*)$"
 TOY_FILTER = (r"^(wasserstein_estimate|critic|evaluation/w1|evaluation/mode_coverage/modes_covered"
               r"|clipped_fraction/.*|input_gradient_norm/(real|generated|interpolated)_mean)$")
 # The points per tag that TensorBoard 2.21 serves of a longer series (a
@@ -635,19 +636,40 @@ def check_dashboard(workdir, screenshot=None, tag_filter=None, size=None, expect
         result["seconds"][name] = round(now - clock, 1)
         clock = now
 
+    evaluations = expected_evaluations(workdir)
     with TensorBoard(os.path.join(workdir, "logs"), timeout=timeout) as board:
         lap("tensorboard_start")
         result["tags"], result["not_finite"] = check_api(board, expected, timeout=timeout)
+        shown = {plugin: dict(tags) for plugin, tags in result["tags"].items()}
+        if evaluations is not None:
+            result["eval_tags"], _ = check_api(board, evaluations, timeout=timeout, run=EVAL_RUN)
+            shown["scalars"].update(result["eval_tags"]["scalars"])
         result["url"] = timeseries_url(board.url, tag_filter)
         lap("api")
         if screenshot is not None:
-            page = screenshot_timeseries(result["url"], screenshot, result["tags"], tag_filter, size=size,
+            page = screenshot_timeseries(result["url"], screenshot, shown, tag_filter, size=size,
                                          timeout=timeout, chromium=chromium)
             result["page"] = page
             result["screenshot"] = dict(path=os.fspath(screenshot), **check_screenshot(screenshot, page))
             lap("screenshot")
     lap("tensorboard_stop")
     return result
+
+
+def expected_evaluations(workdir):
+    """`{plugin: {tag: [steps]}}` of the run `eval` (image metrics), as the
+    program's `metrics.jsonl` records them; None for a run without it."""
+    path = os.path.join(os.fspath(workdir), "metrics.jsonl")
+    if not os.path.exists(path):
+        return None
+    scalars = {}
+    with open(path) as f:
+        for line in f:
+            record = json.loads(line)
+            for key, value in record.items():
+                if key != "generator_iteration" and isinstance(value, (int, float)):
+                    scalars.setdefault(key, []).append(record["generator_iteration"])
+    return {"scalars": scalars, "images": {}, "histograms": {}}
 
 
 def summary(tags) -> str:
@@ -676,6 +698,8 @@ def main(argv=None):
         print(f"FAILED: {error}", file=sys.stderr)
         return 1
     print(summary(result["tags"]))
+    if "eval_tags" in result:
+        print(f"run {EVAL_RUN} (as metrics.jsonl records it):\n" + summary(result["eval_tags"]))
     for tag, steps in result["not_finite"].items():
         print(f"not finite (allowed): {tag} at steps {_brief(steps)}")
     if "screenshot" in result:

@@ -645,6 +645,38 @@ def test_callback_schedule_files_and_values_with_a_fake_model(tmp_path):
     assert ("mode_coverage/mode_counts", 4) not in scalars  # lists go to JSON only
 
 
+def test_callback_with_an_evaluator_resumes_without_duplicates(tmp_path):
+    """An evaluator's numbers join the record; a run resumed from the
+    checkpoint at iteration 4 drops the records (and TensorBoard points)
+    written after it, then continues the file."""
+    model = FakeGenerator()
+    calls = []
+
+    def evaluator(m):
+        calls.append(m.generator_iterations)
+        return {"fid/flat": 10.0 * m.generator_iterations, "kid/flat": -1.0}
+
+    def run(start, stop):
+        callback = metrics.EvaluationCallback(None, None, evaluator=evaluator, every_n_iterations=2,
+                                              log_dir=tmp_path, evaluate_at_end=False)
+        callback.set_model(model)
+        model.generator_iterations = start
+        callback.on_train_begin()
+        for batch, iteration in enumerate(range(start + 1, stop + 1)):
+            model.generator_iterations = iteration
+            callback.on_train_batch_end(batch)
+        callback.on_train_end()
+
+    run(0, 7)  # evaluations at 2, 4, 6; then the process dies after 7
+    run(4, 8)  # BackupAndRestore restored the checkpoint at 4
+    records = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["generator_iteration"] for r in records] == [2, 4, 6, 8]
+    assert records[-1] == {"generator_iteration": 8, "fid/flat": 80.0, "kid/flat": -1.0}
+    assert calls == [2, 4, 6, 6, 8]
+    steps = sorted(step for tag, step in read_scalars(tmp_path / "eval") if tag == "fid/flat")
+    assert steps == [2, 4, 6, 8]
+
+
 def test_callback_on_a_real_wgan(tmp_path):
     rng = np.random.default_rng(17)
     real = mixture(ring_centers(), RING_STD, 6 * 5 * 16, rng).astype("float32")

@@ -16,6 +16,7 @@ from keras_wgan.metrics.evaluation_callback import EvaluationCallback
 from keras_wgan.metrics.feature_extractor import FeatureExtractor
 from keras_wgan.metrics.feature_extractor import InceptionV3Extractor
 from keras_wgan.metrics.feature_extractor import get_extractor
+from keras_wgan.metrics.image_evaluation import ImageEvaluator
 from keras_wgan.metrics.fid import feature_statistics
 from keras_wgan.metrics.fid import fid
 from keras_wgan.metrics.fid import fid_from_features
@@ -51,6 +52,7 @@ __all__ = [
     "EvaluationCallback",
     "FeatureExtractor",
     "FeatureStatistics",
+    "ImageEvaluator",
     "InceptionV3Extractor",
     "ModeCoverage",
     "available_metrics",

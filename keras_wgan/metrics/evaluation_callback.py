@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_wgan._clock import TrainingClock
 from keras_wgan._summary import SummaryWriter
+from keras_wgan._summary import drop_events_after
 from keras_wgan.metrics.registry import get_metric
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
@@ -107,13 +108,23 @@ class EvaluationCallback(keras.callbacks.Callback):
     null), and as TensorBoard scalars under `log_dir/eval` (the writer and
     TensorFlow are loaded on the first evaluation).
 
+    An `evaluator`, a callable `model -> {name: number}` such as
+    `ImageEvaluator` (FID, KID, IS, precision / recall, streamed over as many
+    generated images as it asks for), is called at the same iterations and
+    its numbers join the record.
+
+    A resumed run (`keras.callbacks.BackupAndRestore`) continues the file:
+    records after the iteration training resumes from are dropped, as the
+    events of TensorBoard's curves are.
+
     Args:
         real_samples: Reference real samples `(N, ...)`, a NumPy array or a
             backend tensor; for images, in the generator's range `[-1, 1]`.
+            None with `metrics=None` (an `evaluator` only).
         metrics: The metrics: registered names (`"w1"`, `"sliced_w"`,
             `"fid"`, `"kid"`, `"mode_coverage"`, `"mnist_classes"`; see
             `available_metrics()`), named functions `fn(real, fake)`, or a
-            dict `{name: registered name or fn}`.
+            dict `{name: registered name or fn}`; None with an `evaluator`.
         every_n_iterations: Evaluate whenever the generator iteration count
             reaches a multiple of this.
         num_samples: Samples generated per evaluation; default
@@ -129,6 +140,10 @@ class EvaluationCallback(keras.callbacks.Callback):
             evaluation was at the final generator iteration.
         tensorboard: Whether to write TensorBoard scalars (with `log_dir`).
         verbose: 1 prints each evaluation.
+        evaluator: A callable `model -> dict of numbers`, evaluated with
+            the metrics.
+        tensorboard_dir: Where the TensorBoard scalars go; default
+            `log_dir/eval`.
 
     Example:
 
@@ -158,11 +173,23 @@ class EvaluationCallback(keras.callbacks.Callback):
         evaluate_at_end: bool = True,
         tensorboard: bool = True,
         verbose: int = 0,
+        evaluator: Callable | None = None,
+        tensorboard_dir: str | None = None,
     ):
         super().__init__()
         self.real_samples = None if real_samples is None else to_numpy(real_samples, "real_samples")
         self.metrics = metrics
-        self._metrics: list[tuple[str, Callable]] = _resolve_metrics(metrics)
+        if evaluator is not None and not callable(evaluator):
+            raise TypeError(
+                "`evaluator` must be a callable model -> dict of numbers, such as an "
+                f"ImageEvaluator. Received: {evaluator!r}"
+            )
+        self.evaluator = evaluator
+        if metrics is None and evaluator is not None:
+            self._metrics: list[tuple[str, Callable]] = []
+            num_samples = 1 if num_samples is None else num_samples
+        else:
+            self._metrics = _resolve_metrics(metrics)
         self.every_n_iterations = check_int("every_n_iterations", every_n_iterations, 1)
         if num_samples is None:
             if self.real_samples is None or self.real_samples.ndim == 0:
@@ -174,6 +201,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.num_samples = check_int("num_samples", num_samples, 1)
         self.seed = check_seed(seed)
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.tensorboard_dir = (
+            os.fspath(tensorboard_dir) if tensorboard_dir is not None
+            else None if self.log_dir is None else os.path.join(self.log_dir, "eval")
+        )
         metric_kwargs = dict(metric_kwargs or {})
         unknown = sorted(set(metric_kwargs) - {name for name, _ in self._metrics})
         if unknown:
@@ -218,6 +249,24 @@ class EvaluationCallback(keras.callbacks.Callback):
             )
         current = self._current_iteration()
         self._next_iteration = (current // self.every_n_iterations + 1) * self.every_n_iterations
+        self._drop_records_after(current)
+
+    def _drop_records_after(self, iteration):
+        """A resumed run: the records of iterations after `iteration` (the
+        state training resumes from) belong to a lost future."""
+        self.results = [r for r in self.results if r["generator_iteration"] <= iteration]
+        if self.log_dir is None:
+            return
+        path = os.path.join(self.log_dir, "metrics.jsonl")
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = [line for line in f if line.strip()]
+            kept = [line for line in lines if json.loads(line)["generator_iteration"] <= iteration]
+            if len(kept) != len(lines):
+                with open(path, "w") as f:
+                    f.writelines(kept)
+        if self.tensorboard and self.tensorboard_dir is not None and os.path.isdir(self.tensorboard_dir):
+            drop_events_after(self.tensorboard_dir, iteration)
 
     def on_train_batch_end(self, batch, logs=None):
         self._batches += 1
@@ -257,11 +306,15 @@ class EvaluationCallback(keras.callbacks.Callback):
         """
         if generator_iteration is None:
             generator_iteration = self._current_iteration()
-        fake = to_numpy(self.model.generate(self.num_samples, seed=self.seed), "generated samples")
         record = {"generator_iteration": int(generator_iteration)}
-        for name, fn in self._metrics:
-            value = fn(self.real_samples, fake, **self.metric_kwargs.get(name, {}))
-            record.update(_flatten(name, value))
+        if self._metrics:
+            fake = to_numpy(self.model.generate(self.num_samples, seed=self.seed), "generated samples")
+            for name, fn in self._metrics:
+                value = fn(self.real_samples, fake, **self.metric_kwargs.get(name, {}))
+                record.update(_flatten(name, value))
+        if self.evaluator is not None:
+            for name, value in self.evaluator(self.model).items():
+                record.update(_flatten(name, value))
         self.results.append(record)
         if self.log_dir is not None:
             os.makedirs(self.log_dir, exist_ok=True)
@@ -281,7 +334,7 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def _write_summaries(self, record):
         if self._summary_writer is None:
-            self._summary_writer = SummaryWriter(os.path.join(self.log_dir, "eval"))
+            self._summary_writer = SummaryWriter(self.tensorboard_dir)
         self._summary_writer.scalars({
             key: value for key, value in record.items()
             if key != "generator_iteration" and isinstance(value, (int, float))
