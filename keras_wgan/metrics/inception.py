@@ -6,7 +6,9 @@ The architecture is that of pytorch-fid's `FIDInceptionA/C/E` and
 torch-fidelity's `FeatureExtractorInceptionV3`: torchvision's InceptionV3
 with the TensorFlow graph's quirks (3x3 average pools that exclude padding,
 a max pool in the last block, 1008 classes). Layer names are the torch
-module names (`"Mixed_5b.branch1x1.conv"`), so the published PyTorch weights
+module names with "-" for "." (`"Mixed_5b-branch1x1-conv"` holds torch's
+`Mixed_5b.branch1x1.conv`; Keras's torch backend refuses "." in layer
+names), so the published PyTorch weights
 (`pt_inception-2015-12-05-6726825d.pth`) load by name, without torch
 (`keras_wgan.metrics._torch_file`).
 """
@@ -96,10 +98,10 @@ def _conv(x, name, filters, kernel_size, strides=1, padding="valid"):
     Every padded convolution of the network has stride 1 and odd kernels
     padded by half their size on each side, which is Keras's "same"."""
     x = keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}.conv"
+        filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}-conv"
     )(x)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{name}.bn")(x)
-    return keras.layers.ReLU(name=f"{name}.relu")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{name}-bn")(x)
+    return keras.layers.ReLU(name=f"{name}-relu")(x)
 
 
 def _average_pool(x, name):
@@ -109,77 +111,77 @@ def _average_pool(x, name):
 
 
 def _block_a(x, name, pool_features):
-    branch1x1 = _conv(x, f"{name}.branch1x1", 64, 1)
-    branch5x5 = _conv(x, f"{name}.branch5x5_1", 48, 1)
-    branch5x5 = _conv(branch5x5, f"{name}.branch5x5_2", 64, 5, padding="same")
-    branch3x3dbl = _conv(x, f"{name}.branch3x3dbl_1", 64, 1)
-    branch3x3dbl = _conv(branch3x3dbl, f"{name}.branch3x3dbl_2", 96, 3, padding="same")
-    branch3x3dbl = _conv(branch3x3dbl, f"{name}.branch3x3dbl_3", 96, 3, padding="same")
-    branch_pool = _average_pool(x, f"{name}.pool")
-    branch_pool = _conv(branch_pool, f"{name}.branch_pool", pool_features, 1)
+    branch1x1 = _conv(x, f"{name}-branch1x1", 64, 1)
+    branch5x5 = _conv(x, f"{name}-branch5x5_1", 48, 1)
+    branch5x5 = _conv(branch5x5, f"{name}-branch5x5_2", 64, 5, padding="same")
+    branch3x3dbl = _conv(x, f"{name}-branch3x3dbl_1", 64, 1)
+    branch3x3dbl = _conv(branch3x3dbl, f"{name}-branch3x3dbl_2", 96, 3, padding="same")
+    branch3x3dbl = _conv(branch3x3dbl, f"{name}-branch3x3dbl_3", 96, 3, padding="same")
+    branch_pool = _average_pool(x, f"{name}-pool")
+    branch_pool = _conv(branch_pool, f"{name}-branch_pool", pool_features, 1)
     return keras.layers.Concatenate(name=name)([branch1x1, branch5x5, branch3x3dbl, branch_pool])
 
 
 def _block_b(x, name):
-    branch3x3 = _conv(x, f"{name}.branch3x3", 384, 3, strides=2)
-    branch3x3dbl = _conv(x, f"{name}.branch3x3dbl_1", 64, 1)
-    branch3x3dbl = _conv(branch3x3dbl, f"{name}.branch3x3dbl_2", 96, 3, padding="same")
-    branch3x3dbl = _conv(branch3x3dbl, f"{name}.branch3x3dbl_3", 96, 3, strides=2)
-    branch_pool = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}.pool")(x)
+    branch3x3 = _conv(x, f"{name}-branch3x3", 384, 3, strides=2)
+    branch3x3dbl = _conv(x, f"{name}-branch3x3dbl_1", 64, 1)
+    branch3x3dbl = _conv(branch3x3dbl, f"{name}-branch3x3dbl_2", 96, 3, padding="same")
+    branch3x3dbl = _conv(branch3x3dbl, f"{name}-branch3x3dbl_3", 96, 3, strides=2)
+    branch_pool = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}-pool")(x)
     return keras.layers.Concatenate(name=name)([branch3x3, branch3x3dbl, branch_pool])
 
 
 def _block_c(x, name, channels_7x7):
     c7 = channels_7x7
-    branch1x1 = _conv(x, f"{name}.branch1x1", 192, 1)
-    branch7x7 = _conv(x, f"{name}.branch7x7_1", c7, 1)
-    branch7x7 = _conv(branch7x7, f"{name}.branch7x7_2", c7, (1, 7), padding="same")
-    branch7x7 = _conv(branch7x7, f"{name}.branch7x7_3", 192, (7, 1), padding="same")
-    dbl = _conv(x, f"{name}.branch7x7dbl_1", c7, 1)
-    dbl = _conv(dbl, f"{name}.branch7x7dbl_2", c7, (7, 1), padding="same")
-    dbl = _conv(dbl, f"{name}.branch7x7dbl_3", c7, (1, 7), padding="same")
-    dbl = _conv(dbl, f"{name}.branch7x7dbl_4", c7, (7, 1), padding="same")
-    dbl = _conv(dbl, f"{name}.branch7x7dbl_5", 192, (1, 7), padding="same")
-    branch_pool = _average_pool(x, f"{name}.pool")
-    branch_pool = _conv(branch_pool, f"{name}.branch_pool", 192, 1)
+    branch1x1 = _conv(x, f"{name}-branch1x1", 192, 1)
+    branch7x7 = _conv(x, f"{name}-branch7x7_1", c7, 1)
+    branch7x7 = _conv(branch7x7, f"{name}-branch7x7_2", c7, (1, 7), padding="same")
+    branch7x7 = _conv(branch7x7, f"{name}-branch7x7_3", 192, (7, 1), padding="same")
+    dbl = _conv(x, f"{name}-branch7x7dbl_1", c7, 1)
+    dbl = _conv(dbl, f"{name}-branch7x7dbl_2", c7, (7, 1), padding="same")
+    dbl = _conv(dbl, f"{name}-branch7x7dbl_3", c7, (1, 7), padding="same")
+    dbl = _conv(dbl, f"{name}-branch7x7dbl_4", c7, (7, 1), padding="same")
+    dbl = _conv(dbl, f"{name}-branch7x7dbl_5", 192, (1, 7), padding="same")
+    branch_pool = _average_pool(x, f"{name}-pool")
+    branch_pool = _conv(branch_pool, f"{name}-branch_pool", 192, 1)
     return keras.layers.Concatenate(name=name)([branch1x1, branch7x7, dbl, branch_pool])
 
 
 def _block_d(x, name):
-    branch3x3 = _conv(x, f"{name}.branch3x3_1", 192, 1)
-    branch3x3 = _conv(branch3x3, f"{name}.branch3x3_2", 320, 3, strides=2)
-    branch7x7x3 = _conv(x, f"{name}.branch7x7x3_1", 192, 1)
-    branch7x7x3 = _conv(branch7x7x3, f"{name}.branch7x7x3_2", 192, (1, 7), padding="same")
-    branch7x7x3 = _conv(branch7x7x3, f"{name}.branch7x7x3_3", 192, (7, 1), padding="same")
-    branch7x7x3 = _conv(branch7x7x3, f"{name}.branch7x7x3_4", 192, 3, strides=2)
-    branch_pool = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}.pool")(x)
+    branch3x3 = _conv(x, f"{name}-branch3x3_1", 192, 1)
+    branch3x3 = _conv(branch3x3, f"{name}-branch3x3_2", 320, 3, strides=2)
+    branch7x7x3 = _conv(x, f"{name}-branch7x7x3_1", 192, 1)
+    branch7x7x3 = _conv(branch7x7x3, f"{name}-branch7x7x3_2", 192, (1, 7), padding="same")
+    branch7x7x3 = _conv(branch7x7x3, f"{name}-branch7x7x3_3", 192, (7, 1), padding="same")
+    branch7x7x3 = _conv(branch7x7x3, f"{name}-branch7x7x3_4", 192, 3, strides=2)
+    branch_pool = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}-pool")(x)
     return keras.layers.Concatenate(name=name)([branch3x3, branch7x7x3, branch_pool])
 
 
 def _block_e(x, name, max_pool):
-    branch1x1 = _conv(x, f"{name}.branch1x1", 320, 1)
-    branch3x3 = _conv(x, f"{name}.branch3x3_1", 384, 1)
-    branch3x3 = keras.layers.Concatenate(name=f"{name}.branch3x3")(
+    branch1x1 = _conv(x, f"{name}-branch1x1", 320, 1)
+    branch3x3 = _conv(x, f"{name}-branch3x3_1", 384, 1)
+    branch3x3 = keras.layers.Concatenate(name=f"{name}-branch3x3")(
         [
-            _conv(branch3x3, f"{name}.branch3x3_2a", 384, (1, 3), padding="same"),
-            _conv(branch3x3, f"{name}.branch3x3_2b", 384, (3, 1), padding="same"),
+            _conv(branch3x3, f"{name}-branch3x3_2a", 384, (1, 3), padding="same"),
+            _conv(branch3x3, f"{name}-branch3x3_2b", 384, (3, 1), padding="same"),
         ]
     )
-    dbl = _conv(x, f"{name}.branch3x3dbl_1", 448, 1)
-    dbl = _conv(dbl, f"{name}.branch3x3dbl_2", 384, 3, padding="same")
-    dbl = keras.layers.Concatenate(name=f"{name}.branch3x3dbl")(
+    dbl = _conv(x, f"{name}-branch3x3dbl_1", 448, 1)
+    dbl = _conv(dbl, f"{name}-branch3x3dbl_2", 384, 3, padding="same")
+    dbl = keras.layers.Concatenate(name=f"{name}-branch3x3dbl")(
         [
-            _conv(dbl, f"{name}.branch3x3dbl_3a", 384, (1, 3), padding="same"),
-            _conv(dbl, f"{name}.branch3x3dbl_3b", 384, (3, 1), padding="same"),
+            _conv(dbl, f"{name}-branch3x3dbl_3a", 384, (1, 3), padding="same"),
+            _conv(dbl, f"{name}-branch3x3dbl_3b", 384, (3, 1), padding="same"),
         ]
     )
     if max_pool:
         # The 2015 graph's last block max-pools here (an oddity of that graph
         # that every FID implementation keeps).
-        branch_pool = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}.pool")(x)
+        branch_pool = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}-pool")(x)
     else:
-        branch_pool = _average_pool(x, f"{name}.pool")
-    branch_pool = _conv(branch_pool, f"{name}.branch_pool", 192, 1)
+        branch_pool = _average_pool(x, f"{name}-pool")
+    branch_pool = _conv(branch_pool, f"{name}-branch_pool", 192, 1)
     return keras.layers.Concatenate(name=name)([branch1x1, branch3x3, dbl, branch_pool])
 
 
@@ -248,11 +250,11 @@ def fid_inception_v3(input_shape=(INPUT_SIZE, INPUT_SIZE, 3), name: str = "fid_i
 
 def _torch_weights_of(layer, state_dict):
     """The torch tensors a layer needs, converted to its variables' layout."""
+    prefix = layer.name.replace("-", ".")
     if isinstance(layer, keras.layers.Conv2D):
-        kernel = state_dict(f"{layer.name}.weight")  # (out, in, kh, kw)
+        kernel = state_dict(f"{prefix}.weight")  # (out, in, kh, kw)
         return [kernel.transpose(2, 3, 1, 0)]
     if isinstance(layer, keras.layers.BatchNormalization):
-        prefix = layer.name
         return [
             state_dict(f"{prefix}.weight"),
             state_dict(f"{prefix}.bias"),
@@ -260,7 +262,7 @@ def _torch_weights_of(layer, state_dict):
             state_dict(f"{prefix}.running_var"),
         ]
     if isinstance(layer, keras.layers.Dense):
-        return [state_dict(f"{layer.name}.weight").T, state_dict(f"{layer.name}.bias")]
+        return [state_dict(f"{prefix}.weight").T, state_dict(f"{prefix}.bias")]
     return []
 
 
@@ -268,8 +270,8 @@ def load_torch_state_dict(model: keras.Model, state_dict: dict) -> keras.Model:
     """Loads the FID Inception weights of a PyTorch state dict (pytorch-fid's
     and torch-fidelity's names) into a model of `fid_inception_v3`.
 
-    A torch layer `X` (convolution `X.conv`, batch norm `X.bn`, dense `fc`)
-    maps to the Keras layer of the same name: convolution kernels go from
+    A torch layer `X.conv` (convolution), `X.bn` (batch norm) or `fc`
+    (dense) maps to the Keras layer of the same name with "-" for ".": convolution kernels go from
     `(out, in, h, w)` to `(h, w, in, out)`, the dense kernel is transposed,
     batch norm's weight, bias, running mean and variance become gamma, beta,
     the moving mean and variance. `num_batches_tracked` is ignored.
@@ -546,11 +548,12 @@ class FIDInceptionExtractor(FeatureExtractor):
         first use (one model per input size: the TF1 resize is inside)."""
         key = tuple(image_shape)
         if key not in self._models:
+            state_dict = None if self._models else self._weights()  # fails fast, before a build
             model = fid_inception_v3(key)
             if self._models:
                 model.set_weights(next(iter(self._models.values())).get_weights())
             else:
-                load_torch_state_dict(model, self._weights())
+                load_torch_state_dict(model, state_dict)
                 self._bias = keras.ops.convert_to_numpy(model.get_layer("fc").bias)
                 self._state_dict = None
             self._models[key] = model
