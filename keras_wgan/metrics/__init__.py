@@ -20,6 +20,13 @@ from keras_wgan.metrics.fid import feature_statistics
 from keras_wgan.metrics.fid import fid
 from keras_wgan.metrics.fid import fid_from_features
 from keras_wgan.metrics.fid import frechet_distance
+from keras_wgan.metrics.inception import FIDInceptionExtractor
+from keras_wgan.metrics.inception import TF1BilinearResize
+from keras_wgan.metrics.inception import clean_bicubic_resize
+from keras_wgan.metrics.inception import fid_inception_v3
+from keras_wgan.metrics.inception import fid_inception_weights
+from keras_wgan.metrics.inception import load_torch_state_dict
+from keras_wgan.metrics.inception import quantize_images
 from keras_wgan.metrics.kid import kid
 from keras_wgan.metrics.kid import kid_from_features
 from keras_wgan.metrics.kid import mmd2_unbiased
@@ -35,24 +42,31 @@ from keras_wgan.metrics.wasserstein import wasserstein_1
 __all__ = [
     "ClassCoverage",
     "ClassifierExtractor",
+    "FIDInceptionExtractor",
     "EvaluationCallback",
     "FeatureExtractor",
     "InceptionV3Extractor",
+    "TF1BilinearResize",
     "ModeCoverage",
     "available_metrics",
     "class_coverage",
     "classifier_metrics",
+    "clean_bicubic_resize",
     "feature_statistics",
     "fid",
+    "fid_inception_v3",
+    "fid_inception_weights",
     "fid_from_features",
     "frechet_distance",
     "get_extractor",
     "get_metric",
     "kid",
     "kid_from_features",
+    "load_torch_state_dict",
     "mmd2_unbiased",
     "mode_coverage",
     "polynomial_kernel",
+    "quantize_images",
     "register_metric",
     "sliced_wasserstein",
     "train_classifier",
