@@ -382,10 +382,17 @@ def test_feature_extractor_outputs_features_and_logits_under_its_name():
         metrics.FeatureExtractor(name="a/b")
 
 
-def test_inception_extractor_is_built_lazily_and_preprocesses_to_299(monkeypatch):
+def test_the_default_extractor_is_the_fid_network_built_lazily():
     extractor = metrics.get_extractor(None)
-    assert isinstance(extractor, metrics.InceptionV3Extractor)
+    assert isinstance(extractor, metrics.FIDInceptionExtractor)
+    assert extractor.name == "inception_2015_12_05.tf1_bilinear"
     assert metrics.get_extractor(None) is extractor
+    assert extractor._models == {}  # no download until features are needed
+
+
+def test_keras_inception_extractor_is_approximate_lazy_and_preprocesses_to_299(monkeypatch):
+    extractor = metrics.InceptionV3Extractor()
+    assert extractor.name == "keras_inception_v3_approximate"
     assert extractor._model is None  # no download until features are needed
     grey = np.concatenate([np.full((1, 28, 28), -1.0), np.full((1, 28, 28), 0.5)])
     batch = extractor.preprocess(grey)

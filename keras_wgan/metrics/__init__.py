@@ -23,6 +23,13 @@ from keras_wgan.metrics.fid import fid_from_features
 from keras_wgan.metrics.fid import fid_from_statistics
 from keras_wgan.metrics.fid import frechet_distance
 from keras_wgan.metrics.inception_score import inception_score_from_statistics
+from keras_wgan.metrics.inception import FIDInceptionExtractor
+from keras_wgan.metrics.inception import TF1BilinearResize
+from keras_wgan.metrics.inception import clean_bicubic_resize
+from keras_wgan.metrics.inception import fid_inception_v3
+from keras_wgan.metrics.inception import fid_inception_weights
+from keras_wgan.metrics.inception import load_torch_state_dict
+from keras_wgan.metrics.inception import quantize_images
 from keras_wgan.metrics.kid import kid
 from keras_wgan.metrics.kid import kid_estimates
 from keras_wgan.metrics.kid import kid_from_features
@@ -50,21 +57,26 @@ __all__ = [
     "ClassCoverage",
     "ClassifierExtractor",
     "EvaluationCallback",
+    "FIDInceptionExtractor",
     "FeatureExtractor",
     "FeatureStatistics",
     "ImageEvaluator",
     "InceptionV3Extractor",
     "ModeCoverage",
+    "TF1BilinearResize",
     "available_metrics",
     "batch_seeds",
     "cached_statistics",
     "class_coverage",
     "classifier_metrics",
+    "clean_bicubic_resize",
     "dataset_fingerprint",
     "feature_statistics",
     "fid",
     "fid_from_features",
     "fid_from_statistics",
+    "fid_inception_v3",
+    "fid_inception_weights",
     "frechet_distance",
     "generated_statistics",
     "get_extractor",
@@ -74,11 +86,13 @@ __all__ = [
     "kid_estimates",
     "kid_from_features",
     "kid_from_statistics",
+    "load_torch_state_dict",
     "mmd2_unbiased",
     "mode_coverage",
     "polynomial_kernel",
     "precision_recall_from_features",
     "precision_recall_from_statistics",
+    "quantize_images",
     "register_metric",
     "sliced_wasserstein",
     "statistics_cache_dir",

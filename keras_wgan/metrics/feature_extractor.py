@@ -239,9 +239,11 @@ def get_extractor(extractor=None) -> FeatureExtractor:
     """Resolves an extractor argument to a `FeatureExtractor`.
 
     Args:
-        extractor: None for the shared `InceptionV3Extractor` (built on first
-            use), a `FeatureExtractor`, or any callable images -> features,
-            such as a Keras model.
+        extractor: None for the shared standard FID network,
+            `FIDInceptionExtractor()` (its published weights are downloaded
+            on first use; an offline machine gets an error saying where to
+            put them), a `FeatureExtractor`, or any callable images ->
+            features, such as a Keras model.
 
     Returns:
         A `FeatureExtractor`.
@@ -249,14 +251,16 @@ def get_extractor(extractor=None) -> FeatureExtractor:
     global _default_extractor
     if extractor is None:
         if _default_extractor is None:
-            _default_extractor = InceptionV3Extractor()
+            from keras_wgan.metrics.inception import FIDInceptionExtractor
+
+            _default_extractor = FIDInceptionExtractor()
         return _default_extractor
     if isinstance(extractor, FeatureExtractor):
         return extractor
     if callable(extractor):
         return FeatureExtractor(extractor)
     raise TypeError(
-        "`extractor` must be None (InceptionV3), a FeatureExtractor, or a callable "
-        f"from images to features. Received: {extractor!r} of type "
+        "`extractor` must be None (the FID Inception network), a FeatureExtractor, or a "
+        f"callable from images to features. Received: {extractor!r} of type "
         f"{type(extractor).__name__}"
     )

@@ -123,8 +123,9 @@ def fid(real, fake, extractor=None) -> float:
         real: Real images `(N, H, W, C)` in `[-1, 1]`, a NumPy array or a
             backend tensor (what `extractor` takes).
         fake: Generated images, same layout; N and M need not match.
-        extractor: None for `InceptionV3Extractor` (the standard FID, which
-            needs the ImageNet weights), a `FeatureExtractor`, or any callable
+        extractor: None for `FIDInceptionExtractor` (the standard FID
+            network, whose published weights are downloaded on first use),
+            a `FeatureExtractor`, or any callable
             images -> features `(batch, d)` such as a Keras model or a
             `ClassifierExtractor`.
 

@@ -152,7 +152,7 @@ def kid(
         real: Real images `(N, H, W, C)` in `[-1, 1]`, a NumPy array or a
             backend tensor.
         fake: Generated images, same layout.
-        extractor: None for `InceptionV3Extractor`, a `FeatureExtractor`, or
+        extractor: None for `FIDInceptionExtractor`, a `FeatureExtractor`, or
             any callable images -> features (see `fid`).
         subsets: Number of subsets to average over.
         subset_size: Images per subset; smaller sets use all their images.

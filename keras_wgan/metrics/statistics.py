@@ -467,7 +467,10 @@ def statistics_of(
     stats = FeatureStatistics(extractor.name, max_stored=max_stored, seed=seed, splits=splits)
     for batch in _batches(images, batch_size):
         outputs = extractor.outputs(batch)
-        stats.update(outputs["features"], outputs.get("logits"))
+        # The Inception Score takes the logits without the dense layer's
+        # bias where an extractor gives them, as the original Inception
+        # Score code and torch-fidelity do.
+        stats.update(outputs["features"], outputs.get("logits_unbiased", outputs.get("logits")))
     if stats.count == 0:
         raise ValueError("`images` held no images: the iterable of batches was empty.")
     return stats
