@@ -135,3 +135,24 @@ def test_image_evaluator_checks_its_reference():
         metrics.ImageEvaluator(reference, other, metrics=["kid"], num_samples=8)
     with pytest.raises(ValueError, match="Image metrics must be some of fid, kid, is, pr. Received: \\['fd'\\]"):
         metrics.ImageEvaluator(reference, extractor, metrics=["fd"], num_samples=8)
+
+
+def test_inception_features_offline_fail_before_training_saying_where_to_put_the_weights(
+        tmp_path, digits, monkeypatch):
+    from keras_wgan.metrics import inception
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    (tmp_path / "keras_home").mkdir()
+    monkeypatch.setattr(inception, "WEIGHTS_URL", (tmp_path / "offline" / inception.WEIGHTS_FILENAME).as_uri())
+    assert inception.cached_weights_path() is None
+    assert evaluate_module.choose_features(EvaluationSettings(), digits) == "classifier"
+    place = os.path.join(str(tmp_path / "keras_home"), "models", inception.WEIGHTS_FILENAME)
+    with pytest.raises(inception.WeightsUnavailableError, match="put it at " + place.replace(".", r"\.")):
+        train(tiny_image_run(digits, eval_features="inception"), str(tmp_path / "run"), verbose=0)
+    assert not os.path.exists(tmp_path / "run")
+    # Once the file is in the cache, `auto` takes the standard network.
+    os.makedirs(os.path.dirname(place))
+    open(place, "wb").close()
+    assert inception.cached_weights_path() == place
+    assert evaluate_module.choose_features(EvaluationSettings(), digits) == "inception"
+

@@ -366,8 +366,8 @@ def cached_weights_path(cache_dir: str | None = None) -> str | None:
 
 
 def fid_inception_weights(
-    url: str = WEIGHTS_URL,
-    sha256_prefix: str = WEIGHTS_SHA256_PREFIX,
+    url: str | None = None,
+    sha256_prefix: str | None = None,
     cache_dir: str | None = None,
 ) -> str:
     """The path of the published FID Inception weights, downloaded on first
@@ -379,8 +379,10 @@ def fid_inception_weights(
     reported.
 
     Args:
-        url: Where to download the file from (a `file://` URL works too).
-        sha256_prefix: The expected beginning of the file's SHA-256.
+        url: Where to download the file from (a `file://` URL works too);
+            default `WEIGHTS_URL`, pytorch-fid's release.
+        sha256_prefix: The expected beginning of the file's SHA-256;
+            default `WEIGHTS_SHA256_PREFIX`.
         cache_dir: The Keras cache directory; default `$KERAS_HOME` or `~/.keras`.
 
     Returns:
@@ -397,6 +399,8 @@ def fid_inception_weights(
     path = fid_inception_weights()  # ~/.keras/models/pt_inception-2015-12-05-6726825d.pth
     ```
     """
+    url = WEIGHTS_URL if url is None else url
+    sha256_prefix = WEIGHTS_SHA256_PREFIX if sha256_prefix is None else sha256_prefix
     filename = os.path.basename(url.split("?")[0]) or WEIGHTS_FILENAME
     target = os.path.join(_keras_cache_dir(cache_dir), filename)
     try:
