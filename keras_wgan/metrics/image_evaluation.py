@@ -103,8 +103,8 @@ class ImageEvaluator:
             raise ValueError(
                 f"A FID with {extractor.name!r} features needs at least {dim} samples on each "
                 "side (the feature size: fewer leave the covariance singular). Received: "
-                f"{self.num_samples} generated and {reference.count} reference samples; "
-                "published FIDs use 50,000."
+                f"{self.num_samples} generated and {reference.count} reference samples "
+                "(--eval_samples, --eval_reference_samples); published FIDs use 50,000."
             )
         if "pr" in metrics and min(self.num_samples, reference.count) <= self.pr_k:
             raise ValueError(

@@ -409,7 +409,7 @@ def fid_inception_weights(
         raise WeightsUnavailableError(
             f"Could not download the FID Inception weights from {url} ({error}). On an "
             f"offline machine, download that file elsewhere and put it at {target}, or pass "
-            "its path as `weights=PATH`."
+            "its path as `weights=PATH` (--inception_weights=PATH on the command line)."
         ) from None
     digest = _sha256(path)
     if not digest.startswith(sha256_prefix):
