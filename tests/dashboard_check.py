@@ -625,8 +625,11 @@ def check_dashboard(workdir, screenshot=None, tag_filter=None, size=None, expect
     toy = _is_toy(config["dataset"])
     if tag_filter is None:
         tag_filter = TOY_FILTER if toy else IMAGE_FILTER
+    evaluations = expected_evaluations(workdir)
     if size is None:
-        size = (1600, 1500) if toy else (1400, 800)
+        # Every card of the filter must be on the page to be drawn: an image
+        # run's evaluations add a row or two of charts.
+        size = (1600, 1500) if toy else (1400, 800) if evaluations is None else (1400, 1250)
     result = {"seconds": {}}
     clock = time.monotonic()
 
@@ -636,7 +639,6 @@ def check_dashboard(workdir, screenshot=None, tag_filter=None, size=None, expect
         result["seconds"][name] = round(now - clock, 1)
         clock = now
 
-    evaluations = expected_evaluations(workdir)
     with TensorBoard(os.path.join(workdir, "logs"), timeout=timeout) as board:
         lap("tensorboard_start")
         result["tags"], result["not_finite"] = check_api(board, expected, timeout=timeout)
