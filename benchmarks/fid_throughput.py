@@ -38,6 +38,7 @@ from absl import app
 from absl import flags
 
 from benchmarks import environment
+from benchmarks import sections
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -154,11 +155,7 @@ def measure(images=64, size=32, batch_size=32, repetitions=3) -> dict:
     }
 
 
-def load(path) -> list:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+load = sections.read_jsonl
 
 
 def table(records) -> str:
@@ -234,18 +231,7 @@ python -m benchmarks.fid_throughput --write_results
 def write_section(records, path=RESULTS_MD, command="python -m benchmarks.fid_throughput") -> str:
     """Replaces the text between this section's markers; the first time,
     adds the section at the end."""
-    block = results_block(records, command)
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + _SKELETON + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return sections.replace_section(path, BEGIN, END, results_block(records, command), _SKELETON)
 
 
 def main(argv):

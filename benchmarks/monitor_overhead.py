@@ -58,6 +58,7 @@ from absl import app
 from absl import flags
 
 from benchmarks import environment
+from benchmarks import sections
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -606,11 +607,7 @@ def summarize(runs, config, backend, loads, date, workdir_root=None) -> dict:
 
 # -------------------------------------------------------------------- report
 
-def load(path) -> list:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+load = sections.read_jsonl
 
 
 def latest(records) -> list:
@@ -825,18 +822,7 @@ python -m benchmarks.monitor_overhead --append --backends=torch --single_thread 
 def write_section(records, path=RESULTS_MD, command=None) -> str:
     """Replaces the text between the markers of this section (the text
     around them is kept); the first time, adds the section at the end."""
-    block = results_block(records, command)
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + _SKELETON + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return sections.replace_section(path, BEGIN, END, results_block(records, command), _SKELETON)
 
 
 def print_table(records):
