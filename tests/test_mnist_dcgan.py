@@ -35,7 +35,7 @@ def synthetic_run(method, seed, fids, estimates, step=10):
         else:
             r.update({"critic/estimate": estimate, "train/wasserstein_estimate": estimate if i else None})
         trajectory.append(r)
-    return {"method": method, "seed": seed, "seconds": 10.0 + seed, "trajectory": trajectory,
+    return {"method": method, "seed": seed, "seconds": 10.0 + seed, "evaluation_seconds": 1.0, "trajectory": trajectory,
             "generator_iterations": step * (len(fids) - 1)}
 
 
