@@ -1,7 +1,7 @@
 """Scripts that reproduce the claims of the WGAN paper (Arjovsky, Chintala and
 Bottou 2017) on a CPU, one per claim, each writing a figure and a table.
 They ran on the JAX backend (the fastest for these small networks on a CPU;
-the DCGAN of `mnist_dcgan` on TensorFlow, the fastest for its convolutions),
+the DCGAN of `mnist_dcgan` on TensorFlow: see its section),
 which Keras takes from the environment:
 
     KERAS_BACKEND=jax python -m experiments.example1         # Example 1: parallel lines
