@@ -110,3 +110,11 @@ def test_digit_grid_places_digits_row_by_row():
     digits = np.arange(4)[:, None, None] * np.ones((4, 2, 3))
     grid = mnist_dcgan.digit_grid(digits)
     np.testing.assert_array_equal(grid, np.kron(np.array([[0, 1], [2, 3]]), np.ones((2, 3))))
+
+
+def test_encoded_digits_come_back_within_one_grey_level():
+    digits = np.random.default_rng(0).uniform(-1, 1, size=(3, 5, 4))
+    encoded = mnist_dcgan.encode_digits(digits)
+    assert encoded["shape"] == [3, 5, 4] and len(encoded["uint8_base64"]) == 4 * 60 // 3
+    np.testing.assert_allclose(mnist_dcgan.decode_digits(encoded), digits, atol=0.5 / 127.5 + 1e-12)
+    np.testing.assert_array_equal(mnist_dcgan.decode_digits(mnist_dcgan.encode_digits([[-1.0, 1.0]])), [[-1.0, 1.0]])
