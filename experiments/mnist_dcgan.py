@@ -208,30 +208,35 @@ def dcgan_run(name, seed, real, extractor, real_features, iterations, eval_every
 
 # ---------------------------------------------------------------- report
 
-def estimate_key(run) -> str:
-    """The training estimate a run's correlations use: the critic's
-    Wasserstein estimate, or the GAN discriminator's loss."""
-    return "train/critic_loss" if run["method"] == "gan" else "train/wasserstein_estimate"
+def training_estimate(point, method: str) -> float:
+    """The training estimate at one evaluation (mean since the previous
+    one): the critic's Wasserstein estimate, or for the GAN the
+    discriminator's Jensen-Shannon estimate `log 2 - L_D / 2` from its loss
+    L_D (a decreasing function of L_D: rho(L_D, FID) = -rho(this, FID)).
+    NaN where nothing was trained yet."""
+    key = "train/critic_loss" if method == "gan" else "train/wasserstein_estimate"
+    value = math.nan if point.get(key) is None else point[key]
+    return math.log(2.0) - value / 2.0 if method == "gan" else value
 
 
 def run_summary(run, warmup: int) -> dict:
     """Final and best FID, final KID and the Spearman correlations of one
-    run: of the training estimate (`estimate_key`) and of the critic's
+    run: of the training estimate (`training_estimate`) and of the critic's
     estimate on the evaluation samples with the FID, over the evaluations
     after iteration 0 and after `warmup`."""
     t = run["trajectory"]
     trained = [r for r in t if r["generator_iteration"] > 0]
     late = [r for r in t if r["generator_iteration"] > warmup]
-    key = estimate_key(run)
     eval_key = "critic/js_estimate" if run["method"] == "gan" else "critic/estimate"
 
     def rho(points, k):
-        return common.spearman([r[k] for r in points], [r["fid"] for r in points])
+        values = [training_estimate(r, run["method"]) if k == "train" else r[k] for r in points]
+        return common.spearman(values, [r["fid"] for r in points])
 
     return {
         "final_fid": t[-1]["fid"], "final_kid": t[-1]["kid"], "best_fid": min(r["fid"] for r in t),
         "best_at": min(t, key=lambda r: r["fid"])["generator_iteration"],
-        "rho_train": rho(trained, key), "rho_train_late": rho(late, key),
+        "rho_train": rho(trained, "train"), "rho_train_late": rho(late, "train"),
         "rho_eval": rho(trained, eval_key), "rho_eval_late": rho(late, eval_key),
     }
 
@@ -265,7 +270,7 @@ def correlation_table(runs, warmup: int) -> str:
         summaries = [run_summary(r, warmup) for r in mine]
         if not mine:
             continue
-        label = "D loss L_D" if name == "gan" else "W estimate"
+        label = "JS estimate log 2 − L_D/2" if name == "gan" else "W estimate"
         for r, s in zip(mine, summaries):
             rows.append([f"`{name}`", label, r["seed"], f"{s['rho_train']:.2f}", f"{s['rho_train_late']:.2f}",
                          f"{s['rho_eval']:.2f}", f"{s['rho_eval_late']:.2f}"])
@@ -274,15 +279,14 @@ def correlation_table(runs, warmup: int) -> str:
             for k in ("rho_train", "rho_train_late", "rho_eval", "rho_eval_late")
         ])
     return common.table(
-        ["method", "training value", "seed", "ρ(training value, FID)", f"after iteration {warmup}",
+        ["method", "estimate", "seed", "ρ(training estimate, FID)", f"after iteration {warmup}",
          "ρ(estimate on eval samples, FID)", f"after iteration {warmup}"], rows)
 
 
 def plot_curves(runs, path, warmup: int = 0):
     """Top: FID and KID against generator iterations, per-seed curves (thin)
     and the mean over seeds (thick), one colour per method. Bottom, one
-    panel per method: its training value (the WGAN's estimate, the GAN's
-    L_D) seed by seed, with the FID of the same runs on a second axis."""
+    panel per method: its training estimate (`training_estimate`) seed by seed, with the FID of the same runs on a second axis."""
     plt = common.pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     for i, name in enumerate(METHODS):
@@ -307,12 +311,12 @@ def plot_curves(runs, path, warmup: int = 0):
         for r in mine:
             t = [p for p in r["trajectory"] if p["generator_iteration"] > 0]
             steps = [p["generator_iteration"] for p in t]
-            ax.plot(steps, [p[estimate_key(r)] for p in t], color=f"C{r['seed']}", lw=1.2,
+            ax.plot(steps, [training_estimate(p, name) for p in t], color=f"C{r['seed']}", lw=1.2,
                     label=f"seed {r['seed']}")
             twin.plot(steps, [p["fid"] for p in t], color=f"C{r['seed']}", lw=0.8, ls=":")
         rho = common.mean_std([run_summary(r, warmup)["rho_train"] for r in mine])
         ax.set_title(f"{name}: ρ(value, FID) = {rho}", fontsize=9)
-        ax.set_ylabel("discriminator loss L_D" if name == "gan" else "W estimate (training mean)")
+        ax.set_ylabel("JS estimate log 2 − L_D/2 (training mean)" if name == "gan" else "W estimate (training mean)")
         twin.set_ylabel("FID (dotted)")
         twin.set_yscale("log")
         ax.set_xlabel("generator iterations")
@@ -405,17 +409,17 @@ features make KID of order 1 here, not 10⁻³ as on Inception features).
 {method_table(runs, warmup)}
 
 Spearman's ρ over each run's evaluations after iteration 0 between the FID and (a) the
-training value averaged over the critic updates since the previous evaluation (the WGAN's
-logged `wasserstein_estimate`, the paper's Figure 3 curves; the GAN's discriminator loss
-L_D), (b) the critic's estimate mean f(real) − mean f(fake) on 2,000 held-out real digits and
-the evaluation's 2,000 generated ones (critic in inference mode; for the GAN the JS estimate
-log 2 − L_D/2 on them). ρ ≈ +1: the estimate falls as the FID falls (a meaningful loss);
-for the GAN's L_D a meaningful loss would show ρ ≈ −1 (L_D rises to 2 log 2 as the
-generator improves). "After iteration {warmup}": the evaluations after the first {100 * common.WARMUP:.0f}% of the run.
+training estimate averaged over the critic updates since the previous evaluation (the WGAN's
+logged `wasserstein_estimate`, the paper's Figure 3 curves; for the GAN, the JS estimate
+log 2 − L_D/2 from its discriminator's loss L_D, the paper's Figure 4), (b) the critic's
+estimate mean f(real) − mean f(fake) on 2,000 held-out real digits and the evaluation's 2,000
+generated ones (critic in inference mode; for the GAN the JS estimate log 2 − L_D/2 on them).
+ρ ≈ +1: the estimate falls as the FID falls (a meaningful loss). For the GAN,
+ρ(L_D, FID) = −ρ(JS estimate, FID). "After iteration {warmup}": the evaluations after the first {100 * common.WARMUP:.0f}% of the run.
 
 {correlation_table(runs, warmup)}
 
-Mean ρ(training value, FID): clipping {rho['wgan-clip']}, WGAN-GP {rho['wgan-gp']}, GAN (L_D) {rho['gan']}.
+Mean ρ(training estimate, FID): clipping {rho['wgan-clip']}, WGAN-GP {rho['wgan-gp']}, GAN (JS estimate from L_D) {rho['gan']}.
 
 Time: {sum(r["seconds"] for r in runs) / 60:.0f} min of training with evaluations for the {len(runs)} runs
 (per run, mean ± std over seeds: clipping {train_seconds['wgan-clip']} s, WGAN-GP {train_seconds['wgan-gp']} s,
