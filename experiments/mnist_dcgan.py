@@ -315,7 +315,7 @@ def plot_curves(runs, path, warmup: int = 0):
                     label=f"seed {r['seed']}")
             twin.plot(steps, [p["fid"] for p in t], color=f"C{r['seed']}", lw=0.8, ls=":")
         rho = common.mean_std([run_summary(r, warmup)["rho_train"] for r in mine])
-        ax.set_title(f"{name}: ρ(value, FID) = {rho}", fontsize=9)
+        ax.set_title(f"{name}: ρ(training estimate, FID) = {rho}", fontsize=9)
         ax.set_ylabel("JS estimate log 2 − L_D/2 (training mean)" if name == "gan" else "W estimate (training mean)")
         twin.set_ylabel("FID (dotted)")
         twin.set_yscale("log")
@@ -353,7 +353,7 @@ def digit_grid(digits) -> np.ndarray:
 def plot_samples(runs, real, path):
     plt = common.pyplot()
     shown = [r for r in runs if r["seed"] == 0 and "samples" in r]
-    fig, axes = plt.subplots(1, len(shown) + 1, figsize=(3.2 * (len(shown) + 1), 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(shown) + 1, figsize=(3.2 * (len(shown) + 1), 3.9), squeeze=False)
     axes[0, 0].imshow(digit_grid(real[:64, ..., 0]), cmap="gray", vmin=-1, vmax=1)
     axes[0, 0].set_title("real (32x32)", fontsize=9)
     for ax, r in zip(axes[0, 1:], shown):
