@@ -286,7 +286,8 @@ def correlation_table(runs, warmup: int) -> str:
 def plot_curves(runs, path, warmup: int = 0):
     """Top: FID and KID against generator iterations, per-seed curves (thin)
     and the mean over seeds (thick), one colour per method. Bottom, one
-    panel per method: its training estimate (`training_estimate`) seed by seed, with the FID of the same runs on a second axis."""
+    panel per method: its training estimate (`training_estimate`) seed by
+    seed, with the FID of the same runs on a second axis."""
     plt = common.pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     for i, name in enumerate(METHODS):
