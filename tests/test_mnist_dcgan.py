@@ -99,7 +99,7 @@ def test_report_names_missing_runs_and_the_width(tmp_path):
     flags.FLAGS(["paper", f"--report_md={tmp_path / 'RESULTS.md'}"])
     try:
         markdown = mnist_dcgan.report(
-            runs, iterations=30, eval_every=10, width=32, seeds=2, accuracy=0.98, classifier_seconds=1.0,
+            runs, iterations=30, eval_every=10, width=32, seeds=2, accuracy=0.98,
             wall_seconds=60.0, figure=str(tmp_path / "f.png"), samples_figure=str(tmp_path / "s.png"))
     finally:
         flags.FLAGS.unparse_flags()
