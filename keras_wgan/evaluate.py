@@ -130,18 +130,27 @@ def data_labels(source, count: int | None = None):
     return labels if count is None else labels[:count]
 
 
-def real_images(source, image_size: int, count: int, batch_size: int = 250):
+def real_images(source, image_size: int, count: int, batch_size: int = 250, warn: bool = True):
     """Up to `count` images of `source` in order, through the training
     pipeline (resized to `image_size`, scaled to [-1, 1]), as NumPy
-    batches."""
+    batches of up to `batch_size`: every image counts, however few.
+
+    `warn=False` silences the data's warnings (skipped files of a folder),
+    which the training data's loading has already given."""
+    import warnings
+
     from keras_wgan import data as data_sources
 
-    dataset = data_sources.load(
-        source, image_size=image_size, batch_size=min(batch_size, count), n_critic=1,
-        repeat=False, shuffle=False,
-    )
+    with warnings.catch_warnings():
+        if not warn:
+            warnings.simplefilter("ignore")
+        # Batches of one keep every sample (the training pipeline keeps
+        # whole batches only); they are regrouped here.
+        dataset = data_sources.load(
+            source, image_size=image_size, batch_size=1, n_critic=1, repeat=False, shuffle=False,
+        )
     taken = 0
-    for batch in dataset:
+    for batch in dataset.unbatch().batch(min(batch_size, count)):
         batch = keras.ops.convert_to_numpy(batch)[: count - taken]
         taken += len(batch)
         yield batch
@@ -196,7 +205,7 @@ def choose_features(settings: EvaluationSettings, source) -> str:
 
 
 def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed: int = 0,
-                    workdir: str | None = None, verbose: bool = True):
+                    workdir: str | None = None, verbose: bool = True, data_warnings: bool = True):
     """The evaluator of image runs on `source` (a callable model -> dict),
     with the reference statistics computed (or read from the cache) now, so
     that a missing file or weights fail before training; None when
@@ -204,7 +213,8 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
 
     The classifier features train a classifier on the data's labels (saved
     as `workdir/eval_classifier.keras` and reused when the run resumes, so
-    every evaluation of a run uses the same one).
+    every evaluation of a run uses the same one). `data_warnings=False`
+    silences the data's warnings, already given by the training data.
     """
     from keras_wgan import metrics as evaluation
     from keras_wgan.metrics.image_evaluation import ImageEvaluator
@@ -224,7 +234,8 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
                 "(for --eval_features=classifier) and the Inception weights are not on this "
                 "machine (--eval_features=inception downloads them, or pass --inception_weights)."
             )
-        real = np.concatenate(list(real_images(source, image_size, min(settings.reference_samples, 2000))))
+        real = np.concatenate(list(real_images(source, image_size, min(settings.reference_samples, 2000),
+                                           warn=data_warnings)))
         say(f"Evaluation: sliced Wasserstein distance of pixels ({len(real)} real images)")
         return PixelSlicedWasserstein(real, num_samples=settings.num_samples or 2000, seed=seed)
 
@@ -236,7 +247,7 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
                 f"--eval_features=classifier needs labels: an .npz file with a 'labels' array. "
                 f"Received: --dataset={source!r}."
             )
-        classifier, save_classifier = _classifier(source, image_size, labels, count, seed, workdir)
+        classifier, save_classifier = _classifier(source, image_size, labels, count, seed, workdir, data_warnings)
         extractor = evaluation.ClassifierExtractor(classifier, batch_size=settings.batch_size)
         default_metrics, default_samples = ["fid", "kid", "is"], 2000
         cache_key = None  # a classifier of this run: its features are not shared
@@ -262,7 +273,8 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
 
     def compute():
         return statistics_of(
-            real_images(source, image_size, count, settings.batch_size), extractor, max_stored=max_stored,
+            real_images(source, image_size, count, settings.batch_size, warn=data_warnings), extractor,
+            max_stored=max_stored,
         )
 
     if cache_key is None:
@@ -294,14 +306,14 @@ def _dataset_identity(source) -> str:
     return dataset_fingerprint(source)
 
 
-def _classifier(source, image_size, labels, count, seed, workdir):
+def _classifier(source, image_size, labels, count, seed, workdir, data_warnings=True):
     from keras_wgan import metrics as evaluation
 
     """The run's classifier and a function that saves it (if new)."""
     path = None if workdir is None else os.path.join(workdir, "eval_classifier.keras")
     if path is not None and os.path.exists(path):
         return keras.models.load_model(path), lambda: None
-    images = np.concatenate(list(real_images(source, image_size, count)))
+    images = np.concatenate(list(real_images(source, image_size, count, warn=data_warnings)))
     classifier = evaluation.train_classifier(images, labels[: len(images)], epochs=2, seed=seed)
     return classifier, (lambda: None) if path is None else (lambda: classifier.save(path))
 

@@ -357,7 +357,7 @@ def image_evaluation(config: Config, workdir, verbose=True):
 
     evaluator = image_evaluator(
         config.dataset, config.image_size, evaluation_settings(config), seed=config.seed,
-        workdir=workdir, verbose=verbose,
+        workdir=workdir, verbose=verbose, data_warnings=False,
     )
     if evaluator is None:
         return None

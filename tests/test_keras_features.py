@@ -205,7 +205,13 @@ def test_evaluate_reports_the_metrics_of_the_inference_networks():
     fake = wgan.generator(wgan.sample_latent(24, seed=seed), training=False)
     real_scores = to_numpy(wgan.critic(HELD_OUT, training=False))
     fake_scores = to_numpy(wgan.critic(fake, training=False))
-    np.testing.assert_allclose(logs["wasserstein_estimate"], real_scores.mean() - fake_scores.mean(), rtol=1e-5)
+    # The estimate of a barely trained clipped critic is a difference of
+    # nearly equal means (~1e-6 of scores ~1e-2): float32 rounding of those
+    # means (different reduction orders with other thread counts) is the
+    # absolute tolerance.
+    scale = float(np.abs(real_scores).mean() + np.abs(fake_scores).mean())
+    np.testing.assert_allclose(logs["wasserstein_estimate"], real_scores.mean() - fake_scores.mean(),
+                               rtol=1e-5, atol=4 * np.finfo("float32").eps * scale)
 
 
 # -------------------------------------------------------------------- prior
