@@ -228,6 +228,12 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
     features = choose_features(settings, source)
     say = print if verbose else (lambda *a, **k: None)
     if features == "pixels":
+        if metrics is not None and settings.features == "pixels":
+            raise ValueError(
+                "--eval_features=pixels gives the sliced Wasserstein distance of pixels only. "
+                f"Received: --eval_metrics={settings.metrics}; use --eval_features=inception "
+                "or classifier for fid,kid,is,pr."
+            )
         if metrics is not None:
             raise ValueError(
                 f"--eval_metrics={settings.metrics} needs features: this data has no labels "
@@ -307,9 +313,9 @@ def _dataset_identity(source) -> str:
 
 
 def _classifier(source, image_size, labels, count, seed, workdir, data_warnings=True):
+    """The run's classifier and a function that saves it (if new)."""
     from keras_wgan import metrics as evaluation
 
-    """The run's classifier and a function that saves it (if new)."""
     path = None if workdir is None else os.path.join(workdir, "eval_classifier.keras")
     if path is not None and os.path.exists(path):
         return keras.models.load_model(path), lambda: None

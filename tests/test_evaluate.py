@@ -111,6 +111,11 @@ def test_data_without_labels_falls_back_to_pixels_and_errors_are_one_line(tmp_pa
     with pytest.raises(ValueError, match="classifier needs labels: an .npz file with a 'labels' array"):
         train(tiny_image_run(unlabelled, eval_features="classifier"), str(tmp_path / "r2"), verbose=0)
     assert not os.path.exists(tmp_path / "r2")  # nothing left behind
+    with pytest.raises(ValueError, match="--eval_metrics=fid needs features: this data has no labels"):
+        train(tiny_image_run(unlabelled, eval_metrics="fid"), str(tmp_path / "r2"), verbose=0)
+    with pytest.raises(ValueError, match="--eval_features=pixels gives the sliced Wasserstein distance"):
+        train(tiny_image_run(unlabelled, eval_metrics="kid", eval_features="pixels"), str(tmp_path / "r2"),
+              verbose=0)
     with pytest.raises(ValueError, match="needs at least 128 samples on each side .* Received: 100 generated"):
         train(tiny_image_run(digits, eval_samples=100), str(tmp_path / "r3"), verbose=0)
     with pytest.raises(ValueError, match="--eval_metrics must be 'none' or .* Received: 'fid,bogus'"):
