@@ -253,7 +253,10 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
                 f"--eval_features=classifier needs labels: an .npz file with a 'labels' array. "
                 f"Received: --dataset={source!r}."
             )
-        classifier, save_classifier = _classifier(source, image_size, labels, count, seed, workdir, data_warnings)
+        # Read once: the classifier trains on the images the reference
+        # statistics are computed from.
+        reference_images = np.concatenate(list(real_images(source, image_size, count, warn=data_warnings)))
+        classifier, save_classifier = _classifier(reference_images, labels, seed, workdir)
         extractor = evaluation.ClassifierExtractor(classifier, batch_size=settings.batch_size)
         default_metrics, default_samples = ["fid", "kid", "is"], 2000
         cache_key = None  # a classifier of this run: its features are not shared
@@ -278,10 +281,9 @@ def image_evaluator(source, image_size: int, settings: EvaluationSettings, seed:
     max_stored = 10_000
 
     def compute():
-        return statistics_of(
-            real_images(source, image_size, count, settings.batch_size, warn=data_warnings), extractor,
-            max_stored=max_stored,
-        )
+        images = (reference_images if features == "classifier"
+                  else real_images(source, image_size, count, settings.batch_size, warn=data_warnings))
+        return statistics_of(images, extractor, batch_size=settings.batch_size, max_stored=max_stored)
 
     if cache_key is None:
         reference = compute()
@@ -312,14 +314,14 @@ def _dataset_identity(source) -> str:
     return dataset_fingerprint(source)
 
 
-def _classifier(source, image_size, labels, count, seed, workdir, data_warnings=True):
-    """The run's classifier and a function that saves it (if new)."""
+def _classifier(images, labels, seed, workdir):
+    """The run's classifier (trained on `images` and their `labels`, or the
+    one saved in `workdir`) and a function that saves it (if new)."""
     from keras_wgan import metrics as evaluation
 
     path = None if workdir is None else os.path.join(workdir, "eval_classifier.keras")
     if path is not None and os.path.exists(path):
         return keras.models.load_model(path), lambda: None
-    images = np.concatenate(list(real_images(source, image_size, count, warn=data_warnings)))
     classifier = evaluation.train_classifier(images, labels[: len(images)], epochs=2, seed=seed)
     return classifier, (lambda: None) if path is None else (lambda: classifier.save(path))
 
