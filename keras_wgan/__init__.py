@@ -1,11 +1,13 @@
 """keras_wgan: the Wasserstein GAN of Arjovsky, Chintala and Bottou (2017) in
 Keras 3, on the TensorFlow, JAX and PyTorch backends."""
 
+from keras_wgan import ema
 from keras_wgan import lipschitz
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan.adversarial import AdversarialModel
 from keras_wgan.constraints import WeightClip
+from keras_wgan.ema import GeneratorEMA
 from keras_wgan.gan import GAN
 from keras_wgan.schedules import ConstantSchedule
 from keras_wgan.schedules import CriticSchedule
@@ -34,12 +36,14 @@ __all__ = [
     "GAN",
     "AdversarialModel",
     "WeightClip",
+    "GeneratorEMA",
     "CriticSchedule",
     "ConstantSchedule",
     "PaperSchedule",
     "default_optimizer",
     "gradient_penalty_optimizer",
     "spectral_normalize",
+    "ema",
     "lipschitz",
     "losses",
     "schedules",

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_wgan import ema as ema_module
 from keras_wgan import lipschitz as lipschitz_methods
 from keras_wgan import losses
 from keras_wgan import optimizers
@@ -56,6 +57,9 @@ class AdversarialModel(Trainer):
         seed: int | None = None,
         lipschitz: lipschitz_methods.LipschitzMethod | None = None,
         unroll_critic_loop: bool | None = None,
+        ema=None,
+        augment=None,
+        num_classes: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +93,16 @@ class AdversarialModel(Trainer):
                 f"Received: unroll_critic_loop={unroll_critic_loop!r}"
             )
         self.unroll_critic_loop = unroll_critic_loop
+        self.ema = ema_module.get(ema)
+        if augment is not None and not (
+            isinstance(augment, keras.layers.Layer) and hasattr(augment, "update") and hasattr(augment, "logs")
+        ):
+            raise TypeError(
+                "`augment` must be None or a keras_wgan.augment layer (DiffAugment, AdaptiveAugment). "
+                f"Received: augment={augment!r}"
+            )
+        self.augment = augment
+        self.num_classes = None if num_classes is None else check_int("num_classes", num_classes, 2)
         self.seed_generator = self.make_seed_generator(seed, name="noise_seed")
         # evaluate() and validation draw from their own generator, reset to
         # this start at every evaluate(), so they never advance the training
@@ -125,6 +139,9 @@ class AdversarialModel(Trainer):
         if self.built:
             return
         z = keras.KerasTensor((None, self.latent_dim))
+        labels = None if self.num_classes is None else keras.KerasTensor((None,), "int32")
+        _check_conditioning(self.generator, "generator", self.num_classes)
+        _check_conditioning(self.critic, "critic", self.num_classes)
         expected = _model_input_shape(self.generator)
         if expected is not None and tuple(expected[1:]) != (self.latent_dim,):
             raise ValueError(
@@ -132,7 +149,7 @@ class AdversarialModel(Trainer):
                 f"latent_dim={self.latent_dim}: it must take latent vectors of "
                 f"shape (batch, {self.latent_dim})."
             )
-        fake = self.generator(z)
+        fake = self._generator_call(self.generator, z, labels)
         expected = _model_input_shape(self.critic)
         if expected is not None and not _shapes_match(expected[1:], fake.shape[1:]):
             raise ValueError(
@@ -140,7 +157,7 @@ class AdversarialModel(Trainer):
                 f"match the critic's input shape {_shape_str(expected)}."
             )
         try:
-            scores = self.critic(fake)
+            scores = self._critic_call(fake, labels)
         except Exception as error:
             raise ValueError(
                 "The critic cannot take the generator's output of shape "
@@ -157,11 +174,49 @@ class AdversarialModel(Trainer):
         )
         self._generate_in_one_call = not has_layer(self.generator, keras.layers.BatchNormalization)
         self.lipschitz.configure(self)
+        if self.augment is not None and not self.augment.built:
+            self.augment.build(tuple(fake.shape))
+        # The average is a copy of the generator made after its set-up (and
+        # the Lipschitz method's, which only touches the critic).
+        self.averaged_generator = None if self.ema is None else self.ema.averaged_copy(self.generator)
         self.built = True
 
     def call(self, inputs, training=False):
-        """Generates samples from latent vectors: `wgan(z)` is `generator(z)`."""
-        return self.generator(inputs, training=training)
+        """Generates samples from latent vectors (and labels, for a
+        conditional model: `wgan([z, labels])`): in training mode by the
+        generator, otherwise (`predict`) by the averaged generator when
+        there is one."""
+        generator = self.generator if training else self.sampling_generator
+        return generator(inputs, training=training)
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The network samples come from: the averaged generator (`ema`),
+        else the generator."""
+        return self.generator if self.averaged_generator is None else self.averaged_generator
+
+    def _generator_call(self, generator, z, labels, training=False):
+        return generator(z if labels is None else [z, ops.convert_to_tensor(labels)], training=training)
+
+    def _critic_call(self, x, labels, training=False):
+        """The critic's scores of `x` as it is (no augmentation)."""
+        return self.critic(x if labels is None else [x, ops.convert_to_tensor(labels)], training=training)
+
+    def score(self, samples, labels=None, training=True):
+        """The critic's scores of `samples` as training computes them: in
+        training mode, after the augmentation (`augment`) when there is one;
+        with `training=False`, of the samples as they are. `labels` are the
+        samples' classes for a conditional model (`num_classes`), else None.
+
+        Example:
+
+        ```python
+        scores = wgan.score(images, training=False)  # (batch, 1)
+        ```
+        """
+        if training and self.augment is not None:
+            samples = self.augment(samples, training=True, seed=self.seed_generator)
+        return self._critic_call(samples, labels, training=training)
 
     # ---------------------------------------------------------------- compile
 
@@ -293,14 +348,24 @@ class AdversarialModel(Trainer):
         seed = self.seed_generator if seed is None else seed
         return keras.random.uniform((batch_size,), seed=seed)
 
-    def gradient_penalty(self, real, fake, alpha=None, training=True, seed=None):
+    def sample_labels(self, batch_size, seed=None):
+        """A conditional model's labels for generated samples where none are
+        given (the generator update, `generate()` without `labels`): classes
+        drawn uniformly from `[0, num_classes)`, int32 `(batch_size,)`, with
+        `seed` as in `sample_latent`. Override to draw another way (from
+        the data's class frequencies, say)."""
+        seed = self.seed_generator if seed is None else seed
+        return keras.random.randint((batch_size,), 0, self.num_classes, dtype="int32", seed=seed)
+
+    def gradient_penalty(self, real, fake, alpha=None, training=True, seed=None, labels=None):
         """The critic's gradient penalty of the Lipschitz method
         (`GradientPenalty`: WGAN-GP, or one-sided for WGAN-LP), with its
         weight, at the interpolates of `real` and `fake` with weights `alpha`
         (drawn with `seed` when None; see `sample_latent`). `training` is
         the critic's mode: `evaluate()` passes False, so that batch
-        statistics are not updated. An error with a method that has no
-        penalty.
+        statistics are not updated. `labels`: the classes of a conditional
+        model's samples (each interpolate keeps its pair's class). An error
+        with a method that has no penalty.
 
         Example:
 
@@ -314,13 +379,17 @@ class AdversarialModel(Trainer):
                 f"This {type(self).__name__} keeps its critic Lipschitz by {self.lipschitz!r}, which has no "
                 "gradient penalty; pass lipschitz='gp' or 'lp' (or a GradientPenalty) for one."
             )
-        return self.lipschitz.penalty(self, real, fake, alpha=alpha, training=training, seed=seed)
+        return self.lipschitz.penalty(
+            self, real, fake, alpha=alpha, training=training, seed=seed, labels=self._labels_for(labels, real)
+        )
 
-    def input_gradient_norms(self, samples, training=False, batch_size=256):
+    def input_gradient_norms(self, samples, training=False, batch_size=256, labels=None):
         """The norm of the critic's gradient with respect to its input,
         `||grad_x f(x)||`, at each of `samples`, as a NumPy array: a direct
         view of the Lipschitz constraint (1 is the bound a 1-Lipschitz
-        critic keeps). The critic runs in inference mode unless `training`.
+        critic keeps). The critic runs in inference mode unless `training`
+        (then on augmented samples, as in training). A conditional model
+        takes the samples' `labels`.
 
         Example:
 
@@ -329,15 +398,19 @@ class AdversarialModel(Trainer):
         ```
         """
         samples = np.asarray(samples, "float32")
+        labels = self._labels_for(labels, samples)
         norms = []
         for start in range(0, len(samples), batch_size):
             x = ops.convert_to_tensor(samples[start : start + batch_size])
-            gradients = self._input_gradient(lambda x: self.critic(x, training=training), x)
+            y = None if labels is None else ops.convert_to_tensor(labels[start : start + batch_size])
+            gradients = self._input_gradient(lambda x: self.score(x, y, training=training), x)
             norms.append(ops.convert_to_numpy(losses.gradient_norm(gradients, epsilon=0.0)))
         return np.concatenate(norms).astype("float32")
 
     def _real_samples(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        """The real samples of a batch, and their labels for a conditional
+        model (None otherwise: an unconditional model ignores labels)."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (dict, list, tuple)):
             raise ValueError(
                 f"{type(self).__name__} expects batches of samples, or (samples, labels) pairs. "
@@ -350,7 +423,48 @@ class AdversarialModel(Trainer):
                 "on the generator's output scale, e.g. images scaled to [-1, 1] "
                 "with `images / 127.5 - 1` for a tanh generator."
             )
-        return x
+        if self.num_classes is None:
+            return x, None
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} is conditional (num_classes={self.num_classes}): its data must "
+                "be (images, labels) pairs, with int labels of shape (batch,). Received batches without labels."
+            )
+        return x, self._check_labels(self._as_labels(y), self.num_classes, self._labels_message())
+
+    def _labels_message(self):
+        return (
+            f"{type(self).__name__} with num_classes={self.num_classes} needs labels in "
+            f"[0, {self.num_classes - 1}]; a batch has labels out of that range."
+        )
+
+    def _as_labels(self, y):
+        """Int32 labels of shape (batch,) from (batch,) or (batch, 1) ints."""
+        dtype = keras.backend.standardize_dtype(y.dtype)
+        if "int" not in dtype or len(y.shape) not in (1, 2) or (len(y.shape) == 2 and y.shape[1] != 1):
+            raise ValueError(
+                f"{type(self).__name__} (num_classes={self.num_classes}) takes int class labels of shape "
+                f"(batch,). Received labels of dtype {dtype} and shape {_shape_str(y.shape)}."
+            )
+        return ops.reshape(ops.cast(y, "int32"), (-1,))
+
+    def _labels_for(self, labels, samples):
+        """Labels given to a public method, checked eagerly: None for an
+        unconditional model (where labels are an error), int32 NumPy for a
+        conditional one (where they are required)."""
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError(
+                    f"This {type(self).__name__} is unconditional (num_classes=None); it takes no labels. "
+                    f"Received: labels of shape {np.shape(labels)}."
+                )
+            return None
+        if labels is None:
+            raise ValueError(
+                f"This {type(self).__name__} is conditional (num_classes={self.num_classes}): pass the "
+                "samples' `labels`."
+            )
+        return check_labels(labels, self.num_classes, len(samples))
 
     def _split(self, real, n):
         message = (
@@ -366,11 +480,12 @@ class AdversarialModel(Trainer):
             real = self._check_splits(real, n, message)
         return ops.reshape(real, (n, -1) + tuple(ops.shape(real)[1:]))
 
-    def _fake_batches(self, n, batch_size):
+    def _fake_batches(self, n, batch_size, label_batches=None):
         """The fake batches of the `n` critic iterations of a step,
         `(n, batch_size, ...)`, made in one generator call, or None where
         the generator has BatchNormalization (each batch is then made in its
-        own iteration, normalized by its own statistics).
+        own iteration, normalized by its own statistics). A conditional
+        model's fakes have the classes of the real batches, `label_batches`.
 
         The generator does not change during the critic iterations, so its
         samples are the same whenever they are made, and one call of `n`
@@ -382,53 +497,59 @@ class AdversarialModel(Trainer):
         if not self._generate_in_one_call:
             return None
         z = ops.concatenate([self.sample_latent(batch_size) for _ in range(n)])
-        fakes = self._fakes_for_critic(z)
+        labels = None if label_batches is None else ops.reshape(label_batches, (-1,))
+        fakes = self._fakes_for_critic(z, labels)
         return ops.reshape(fakes, (n, -1) + tuple(ops.shape(fakes)[1:]))
 
-    def _fakes_for_critic(self, z):
+    def _fakes_for_critic(self, z, labels=None):
         """Generated samples for a critic update: training mode, no gradient."""
-        return self._without_gradient(lambda: self.generator(z, training=True))
+        return self._without_gradient(lambda: self._generator_call(self.generator, z, labels, training=True))
 
-    def critic_update(self, real, fake):
+    def critic_update(self, real, fake, labels=None):
         """One critic update, the body of a step's critic loop: the critic
         minimizes `critic_loss` (plus the Lipschitz method's penalty and the
-        losses it carries) on a real and a fake batch, and the metrics are
-        updated. Runs inside the compiled step: override to add to it, in
-        `keras.ops`, and call `super()`.
+        losses it carries) on a real and a fake batch (of a conditional
+        model: both of the classes `labels`), and the metrics are updated;
+        then the augmentation's state is updated from the scores (adaptive
+        augmentation's probability). Runs inside the compiled step: override
+        to add to it, in `keras.ops`, and call `super()`.
 
         Example:
 
         ```python
         class CountingWGAN(WGAN):
-            def critic_update(self, real, fake):
-                super().critic_update(real, fake)
+            def critic_update(self, real, fake, labels=None):
+                super().critic_update(real, fake, labels)
                 self.updates_seen.assign_add(1)  # a variable made in build()
         ```
         """
 
         def loss_fn():
-            real_scores, fake_scores, carried = self._critic_scores(real, fake)
+            real_scores, fake_scores, carried = self._critic_scores(real, fake, labels=labels)
             estimate = losses.wasserstein_estimate(real_scores, fake_scores)
             # Read before the penalty's critic calls, which would replace
             # the losses that layers add in a call (`add_loss`).
             loss = self.critic_loss(real_scores, fake_scores) + carried
-            penalty = self.lipschitz.penalty(self, real, fake)
+            penalty = self.lipschitz.penalty(self, real, fake, labels=labels)
+            scores = (real_scores, fake_scores) if self.augment is not None else ()
             if penalty is None:
-                return loss, (estimate, 0.0)
-            return loss + penalty, (estimate, penalty)
+                return loss, (estimate, 0.0, scores)
+            return loss + penalty, (estimate, penalty, scores)
 
-        loss, (estimate, penalty) = self._minimize(
+        loss, (estimate, penalty, scores) = self._minimize(
             loss_fn, self.critic.trainable_variables, self.critic_optimizer
         )
         self.critic_loss_tracker.update_state(loss)
         self.wasserstein_tracker.update_state(estimate)
         if self.lipschitz.penalized:
             self.penalty_tracker.update_state(penalty)
+        if self.augment is not None:
+            self.augment.update(*scores)
 
-    def _critic_scores(self, real, fake, training=True):
+    def _critic_scores(self, real, fake, training=True, labels=None):
         """The critic's scores of a real and a fake batch (in training mode
-        unless `training=False`), and the sum of the losses the critic carries
-        for them
+        unless `training=False`, then with no augmentation), and the sum of
+        the losses the critic carries for them
         (`critic.losses`: its weight regularizers, and what its layers
         `add_loss` in the call).
 
@@ -446,52 +567,65 @@ class AdversarialModel(Trainer):
         al.), and PyTorch's autograd does not see a kernel modified in place
         between two uses.
         """
+        fake = ops.cast(fake, real.dtype)
         if not self._score_in_one_call:
-            real_scores = self.critic(real, training=training)
+            real_scores = self.score(real, labels, training=training)
             # What the critic's layers added in the real batch's call; the
             # fake batch's call replaces it (Keras clears a model's `losses`
             # at each call).
             added_for_real, _ = _added_and_regularizer_losses(self.critic)
-            fake_scores = self.critic(fake, training=training)
+            fake_scores = self.score(fake, labels, training=training)
             added_for_fake, regularizers = _added_and_regularizer_losses(self.critic)
             # The mean of the two calls: what one call of both batches adds
             # when a layer adds a per-sample mean (an activity regularizer).
             return real_scores, fake_scores, (added_for_real + added_for_fake) / 2.0 + regularizers
         size = ops.shape(real)[0]
-        scores = self.critic(ops.concatenate([real, ops.cast(fake, real.dtype)]), training=training)
+        both_labels = None if labels is None else ops.concatenate([labels, labels])
+        scores = self.score(ops.concatenate([real, fake]), both_labels, training=training)
         return scores[:size], scores[size:], _sum_of(self.critic.losses)
 
     def generator_update(self, batch_size):
         """One generator update on `batch_size` latent vectors from
-        `sample_latent`: the generator minimizes `generator_loss` (plus its
-        own carried losses); the generator counter advances. Runs inside the
-        compiled step when the schedule says so; override as `critic_update`."""
+        `sample_latent` (and, for a conditional model, labels from
+        `sample_labels`): the generator minimizes `generator_loss` (plus its
+        own carried losses); the generator counter advances, and the
+        averaged generator (`ema`) follows. Runs inside the compiled step
+        when the schedule says so; override as `critic_update`."""
         z = self.sample_latent(batch_size)
+        labels = None if self.num_classes is None else self.sample_labels(batch_size)
 
         def loss_fn():
-            fake = self.generator(z, training=True)
+            fake = self._generator_call(self.generator, z, labels, training=True)
             # The generator's own losses only: the critic's regularizers are
             # no part of what the generator minimizes.
             carried = _sum_of(self.generator.losses)
-            return self.generator_loss(self.critic(fake, training=True)) + carried, ()
+            return self.generator_loss(self.score(fake, labels, training=True)) + carried, ()
 
         loss, _ = self._minimize(loss_fn, self.generator.trainable_variables, self.generator_optimizer)
         self.generator_loss_tracker.update_state(loss)
         self.generator_iterations.assign_add(1)
         self.pending_critic_iterations.assign(0)
+        if self.ema is not None:
+            self.ema.update(self.averaged_generator, self.generator, self.generator_iterations.value)
 
     def _wgan_train_step(self, data):
         n = self.schedule.n_critic
-        real_batches = self._split(self._real_samples(data), n)
+        real, labels = self._real_samples(data)
+        real_batches = self._split(real, n)
+        label_batches = None if labels is None else self._split(labels, n)
         batch_size = ops.shape(real_batches)[1]
-        fake_batches = self._fake_batches(n, batch_size)
+        fake_batches = self._fake_batches(n, batch_size, label_batches)
 
         def critic_iteration(i):
+            y = None if label_batches is None else ops.take(label_batches, i, axis=0)
             if fake_batches is None:
-                fake = self._fakes_for_critic(self.sample_latent(batch_size))
+                fake = self._fakes_for_critic(self.sample_latent(batch_size), y)
             else:
                 fake = ops.take(fake_batches, i, axis=0)
-            self.critic_update(ops.take(real_batches, i, axis=0), fake)
+            real = ops.take(real_batches, i, axis=0)
+            # Labels only to a conditional model: an override written
+            # before conditioning, `critic_update(self, real, fake)`, works.
+            self.critic_update(real, fake) if y is None else self.critic_update(real, fake, y)
 
         self._repeat(n, critic_iteration, unroll=unrolls(n, self.unroll_critic_loop))
         self.critic_iterations.assign_add(n)
@@ -512,30 +646,39 @@ class AdversarialModel(Trainer):
 
     def _wgan_test_step(self, data):
         """`evaluate()` and validation: the step's metrics on the given real
-        samples, with the networks in inference mode and noise from the
-        evaluation generator, so no training state changes (weights,
-        batch-norm statistics, counters, optimizers, training noise)."""
-        real = self._real_samples(data)
+        samples, with the networks in inference mode, no augmentation and
+        noise from the evaluation generator, so no training state changes
+        (weights, batch-norm statistics, counters, optimizers, training
+        noise, the augmentation's state). The generated samples come from
+        the generator being trained (not the averaged one): these are the
+        numbers of the training objective."""
+        real, labels = self._real_samples(data)
         seed = self.evaluation_seed_generator
-        fake = self.generator(self.sample_latent(ops.shape(real)[0], seed=seed), training=False)
+        z = self.sample_latent(ops.shape(real)[0], seed=seed)
+        fake = self._generator_call(self.generator, z, labels, training=False)
         generator_carried = _sum_of(self.generator.losses)
-        real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False)
+        real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False, labels=labels)
         estimate = losses.wasserstein_estimate(real_scores, fake_scores)
         critic_loss = self.critic_loss(real_scores, fake_scores) + carried
-        penalty = self.lipschitz.penalty(self, real, fake, training=False, seed=seed)
+        penalty = self.lipschitz.penalty(self, real, fake, training=False, seed=seed, labels=labels)
         if penalty is not None:
             self.penalty_tracker.update_state(penalty)
             critic_loss = critic_loss + penalty
         self.critic_loss_tracker.update_state(critic_loss)
         self.generator_loss_tracker.update_state(self.generator_loss(fake_scores) + generator_carried)
         self.wasserstein_tracker.update_state(estimate)
-        return self._logs()
+        return self._logs(training=False)
 
-    def _logs(self):
+    def _logs(self, training=True):
         # The metrics only: the counters are model variables
         # (`generator_iterations`, `critic_iterations`), not running means
-        # for the progress bar and Keras's TensorBoard curves.
-        return {metric.name: metric.result() for metric in self.metrics}
+        # for the progress bar and Keras's TensorBoard curves. The
+        # augmentation's state (adaptive augmentation's probability) is
+        # reported as it stands after the step.
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        if training and self.augment is not None:
+            logs.update(self.augment.logs())
+        return logs
 
     def evaluate(self, *args, **kwargs):
         """`keras.Model.evaluate`, on the same evaluation noise every call
@@ -546,7 +689,14 @@ class AdversarialModel(Trainer):
 
     # -------------------------------------------------------------- sampling
 
-    def generate(self, num_samples: int, seed: int | None = None, batch_size: int = 256):
+    def generate(
+        self,
+        num_samples: int,
+        seed: int | None = None,
+        batch_size: int = 256,
+        labels=None,
+        averaged: bool | None = None,
+    ):
         """Generates `num_samples` samples as a NumPy array.
 
         The latent vectors come from `sample_latent`, the prior training
@@ -554,21 +704,52 @@ class AdversarialModel(Trainer):
         gives the same samples on a backend (each backend's random numbers
         differ), and generating does not advance the training noise.
 
+        Args:
+            num_samples: How many samples.
+            seed: Seed of the noise (None: a random one).
+            batch_size: Samples per generator call.
+            labels: A conditional model's classes: one int for all samples,
+                or `num_samples` ints; None draws them with `sample_labels`
+                (from `seed`). An error for an unconditional model.
+            averaged: Whether the samples come from the averaged generator
+                (`ema`): None (default) when there is one, False for the
+                generator being trained; True without `ema` is an error.
+
         Example:
 
         ```python
         images = wgan.generate(64, seed=0)  # (64, height, width, channels)
+        sevens = conditional_wgan.generate(16, seed=0, labels=7)
         ```
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(
                 f"`num_samples` must be a positive integer. Received: {num_samples!r}"
             )
+        if averaged not in (None, True, False):
+            raise ValueError(f"`averaged` must be None, True or False. Received: averaged={averaged!r}")
+        if averaged and self.averaged_generator is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no averaged generator (ema=None): "
+                "generate(..., averaged=True) needs one; pass `ema=` to the model."
+            )
+        generator = self.generator if averaged is False else self.sampling_generator
+        if labels is not None and self.num_classes is not None and np.ndim(labels) == 0:
+            labels = np.full((num_samples,), labels)
+        if labels is not None or self.num_classes is None:
+            labels = self._labels_for(labels, range(num_samples))
         seed = keras.random.SeedGenerator(check_seed(seed))
         chunks = []
         for start in range(0, num_samples, batch_size):
-            z = self.sample_latent(min(batch_size, num_samples - start), seed=seed)
-            chunks.append(ops.convert_to_numpy(self.generator(z, training=False)))
+            size = min(batch_size, num_samples - start)
+            z = self.sample_latent(size, seed=seed)
+            if self.num_classes is None:
+                y = None
+            elif labels is None:
+                y = self.sample_labels(size, seed=seed)
+            else:
+                y = ops.convert_to_tensor(labels[start : start + size])
+            chunks.append(ops.convert_to_numpy(self._generator_call(generator, z, y)))
         return np.concatenate(chunks).astype("float32")
 
     # ---------------------------------------------------------- serialization
@@ -602,6 +783,9 @@ class AdversarialModel(Trainer):
             "seed": self.seed,
             "unroll_critic_loop": self.unroll_critic_loop,
             "lipschitz": keras.saving.serialize_keras_object(self.lipschitz),
+            "ema": None if self.ema is None else keras.saving.serialize_keras_object(self.ema),
+            "augment": None if self.augment is None else keras.saving.serialize_keras_object(self.augment),
+            "num_classes": self.num_classes,
         }
 
     @classmethod
@@ -613,10 +797,9 @@ class AdversarialModel(Trainer):
             )
         if isinstance(config["n_critic"], dict):
             config["n_critic"] = schedules.get(config["n_critic"], custom_objects=custom_objects)
-        if isinstance(config.get("lipschitz"), dict):
-            config["lipschitz"] = keras.saving.deserialize_keras_object(
-                config["lipschitz"], custom_objects=custom_objects
-            )
+        for key in ("lipschitz", "ema", "augment"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
         return cls(**config)
 
 
@@ -640,6 +823,60 @@ def _check_no_float16(wgan):
                     model=type(wgan).__name__, where=f"the {role}'s layer '{layer.name}' has the dtype policy "
                     f"'{layer.dtype_policy.name}'"
                 ))
+
+
+def check_labels(labels, num_classes: int, count: int | None = None) -> np.ndarray:
+    """Class labels given to a conditional model, as int32 NumPy `(n,)`:
+    ints in `[0, num_classes)`, as many as `count` when given; otherwise a
+    one-line ValueError saying what was received.
+
+    >>> check_labels([0, 2], 3)
+    array([0, 2], dtype=int32)
+    """
+    array = np.asarray(labels)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.dtype.kind not in "iu" or array.ndim != 1:
+        raise ValueError(
+            f"Labels must be ints of shape (n,). Received: dtype {array.dtype}, shape {array.shape}."
+        )
+    if count is not None and len(array) != count:
+        raise ValueError(f"Expected {count} labels, one per sample. Received {len(array)}.")
+    if len(array) and (array.min() < 0 or array.max() >= num_classes):
+        bad = array[(array < 0) | (array >= num_classes)][0]
+        raise ValueError(
+            f"Labels must be in [0, {num_classes - 1}] (num_classes={num_classes}). Received: label {bad}."
+        )
+    return array.astype("int32")
+
+
+def _input_count(model):
+    """How many inputs a Functional/Sequential model declares, else None."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    return len(inputs) if inputs else None
+
+
+def _check_conditioning(network, role, num_classes):
+    """A conditional model's networks take [samples, labels]; an
+    unconditional one's take the samples only (where that is declared)."""
+    count = _input_count(network)
+    if count is None:
+        return
+    builder = "dcgan_generator" if role == "generator" else "dcgan_critic"
+    if num_classes is not None and count != 2:
+        raise ValueError(
+            f"num_classes={num_classes} makes a conditional model, whose {role} takes two inputs, "
+            f"[{'latent' if role == 'generator' else 'images'}, labels]; '{network.name}' takes {count}. "
+            f"Build it conditional, e.g. keras_wgan.models.{builder}(..., num_classes={num_classes})."
+        )
+    if num_classes is None and count == 2:
+        raise ValueError(
+            f"The {role} '{network.name}' takes two inputs (a conditional network?): pass the "
+            "number of classes, num_classes=..., for a conditional model."
+        )
 
 
 def _sum_of(network_losses):

@@ -67,9 +67,9 @@ class LipschitzMethod:
     def configure(self, wgan):
         """Sets up and checks `wgan.critic` (built) when the WGAN is built."""
 
-    def penalty(self, wgan, real, fake, alpha=None, training=True, seed=None):
+    def penalty(self, wgan, real, fake, alpha=None, training=True, seed=None, labels=None):
         """The term added to the critic's loss for a real and a fake batch,
-        or None (no penalty). `alpha`, `training` and `seed` as in
+        or None (no penalty). `alpha`, `training`, `seed` and `labels` as in
         `WGAN.gradient_penalty`."""
         return None
 
@@ -192,13 +192,17 @@ class GradientPenalty(LipschitzMethod):
                 stacklevel=4,
             )
 
-    def penalty(self, wgan, real, fake, alpha=None, training=True, seed=None):
+    def penalty(self, wgan, real, fake, alpha=None, training=True, seed=None, labels=None):
+        # The critic's scores as training computes them (`wgan.score`: after
+        # the augmentation, when there is one), so the gradient is taken
+        # through the augmentation, with respect to the interpolates; a
+        # conditional critic scores each interpolate with its pair's class.
         real = ops.convert_to_tensor(real)
         if alpha is None:
             alpha = wgan.sample_interpolation(ops.shape(real)[0], seed=seed)
         alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
-        gradients = wgan._input_gradient(lambda x: wgan.critic(x, training=training), interpolates)
+        gradients = wgan._input_gradient(lambda x: wgan.score(x, labels, training=training), interpolates)
         norms = losses.gradient_norm(gradients)
         penalty = losses.lipschitz_penalty if self.one_sided else losses.gradient_penalty
         return self.weight * penalty(norms)

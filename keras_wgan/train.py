@@ -48,7 +48,8 @@ from keras_wgan.schedules import steps_for
 from keras_wgan.schedules import updates_per_optimizer
 from keras_wgan.wgan import LIPSCHITZ_METHODS
 
-ARCHITECTURES = ("auto", "toy", "mlp", "dcgan")
+ARCHITECTURES = ("auto", "toy", "mlp", "dcgan", "resnet")
+AUGMENTATIONS = ("none", "diffaugment", "ada")
 MODELS = ("wgan", "gan")
 LR_DECAYS = ("none", "linear")
 
@@ -103,6 +104,17 @@ class Config:
     eval_resize: str = "tf1_bilinear"
     inception_weights: str | None = None
     eval_reference_samples: int = 10_000
+    # The averaged generator (keras_wgan.GeneratorEMA): off unless a decay
+    # is given; samples, images and the evaluation then come from it.
+    ema_decay: float | None = None
+    ema_rampup: float | None = None
+    # Augmentation of every critic input (keras_wgan.augment).
+    augment: str = "none"
+    augment_policy: str | None = None
+    ada_target: float | None = None
+    ada_speed: int | None = None
+    # A class-conditional model on (images, labels) data.
+    num_classes: int | None = None
     seed: int = 0
 
 
@@ -128,16 +140,19 @@ def resolve(config: Config) -> Config:
         raise ValueError(f"--image_size does not apply to the 2-D toy data {c.dataset!r}.")
     if not toy and c.architecture == "toy":
         raise ValueError(f"--architecture=toy is for the 2-D toy data, not {c.dataset!r}.")
+    if toy and c.architecture == "resnet":
+        raise ValueError(f"--architecture=resnet takes images; {c.dataset!r} is 2-D toy data.")
     if not toy and c.image_size is None:
         c.image_size = 64 if c.architecture == "dcgan" else 32
     size = c.image_size
-    if c.architecture == "dcgan" and (size < 16 or size & (size - 1)):
+    if c.architecture in ("dcgan", "resnet") and (size < 16 or size & (size - 1)):
         raise ValueError(
-            "--architecture=dcgan needs an image size that is a power of two >= 16 "
+            f"--architecture={c.architecture} needs an image size that is a power of two >= 16 "
             f"(16, 32, 64, ...). Received: --image_size={size}."
         )
-    c.latent_dim = _default(c.latent_dim, 2 if toy else 100)
-    c.width = _default(c.width, {"toy": 128, "mlp": 512, "dcgan": 64}[c.architecture])
+    c.latent_dim = _default(c.latent_dim, 2 if toy else (128 if c.architecture == "resnet" else 100))
+    c.width = _default(c.width, {"toy": 128, "mlp": 512, "dcgan": 64, "resnet": 128}[c.architecture])
+    _resolve_additions(c, toy)
     c.batch_size = _default(c.batch_size, 256 if toy else 64)
     if toy and c.lipschitz == "clip" and c.model == "wgan":
         # A minute of training on 2-D data: faster than the paper's 5e-5 and
@@ -189,14 +204,67 @@ def resolve(config: Config) -> Config:
     return c
 
 
+def _resolve_additions(c: Config, toy: bool) -> None:
+    """Checks the averaged generator, augmentation and conditioning flags
+    and fills in their defaults."""
+    if c.ema_rampup is not None and c.ema_decay is None:
+        raise ValueError(f"--ema_rampup needs --ema_decay (the average is off without it). Received: --ema_rampup={c.ema_rampup}.")
+    if c.ema_decay is not None and (
+        isinstance(c.ema_decay, bool) or not isinstance(c.ema_decay, (int, float)) or not 0 <= c.ema_decay < 1
+    ):
+        raise ValueError(f"--ema_decay must be in [0, 1). Received: --ema_decay={c.ema_decay}.")
+    _choice("augment", c.augment, AUGMENTATIONS)
+    if c.augment != "none" and toy:
+        raise ValueError(f"--augment={c.augment} augments images; {c.dataset!r} is 2-D toy data.")
+    if c.augment == "none" and c.augment_policy is not None:
+        raise ValueError(f"--augment_policy needs --augment=diffaugment or ada. Received: --augment_policy={c.augment_policy!r}.")
+    for name in ("ada_target", "ada_speed"):
+        if getattr(c, name) is not None and c.augment != "ada":
+            raise ValueError(f"--{name} applies to --augment=ada. Received: --augment={c.augment}.")
+    if c.augment == "ada":
+        c.ada_target = _default(c.ada_target, 0.6)
+        c.ada_speed = _default(c.ada_speed, 500_000)
+        if not 0 < c.ada_target < 1:
+            raise ValueError(f"--ada_target must be in (0, 1). Received: --ada_target={c.ada_target}.")
+    if c.augment != "none":
+        c.augment_policy = _default(c.augment_policy, augment_layer(c).policy)
+        augment_layer(c)  # checks the policy
+    if c.num_classes is not None:
+        if toy:
+            raise ValueError(f"--num_classes makes a conditional model of labelled images; {c.dataset!r} is 2-D toy data.")
+        if c.architecture not in ("dcgan", "resnet"):
+            raise ValueError(
+                f"--num_classes needs --architecture=dcgan or resnet (the conditional networks). "
+                f"Received: --architecture={c.architecture}."
+            )
+        if c.num_classes < 2:
+            raise ValueError(f"--num_classes must be >= 2. Received: --num_classes={c.num_classes}.")
+
+
+def augment_layer(config: Config):
+    """The augmentation layer of a configuration, or None."""
+    from keras_wgan import augment
+
+    policy = {} if config.augment_policy is None else {"policy": config.augment_policy}
+    if config.augment == "diffaugment":
+        return augment.DiffAugment(**policy)
+    if config.augment == "ada":
+        return augment.AdaptiveAugment(
+            target=config.ada_target if config.ada_target is not None else 0.6,
+            speed=config.ada_speed if config.ada_speed is not None else 500_000, **policy,
+        )
+    return None
+
+
 # Flags that are counts: whole numbers >= 1 (the seed may be 0).
 _COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterations",
-           "iterations_per_epoch", "sample_every", "log_every", "diagnostics_every", "eval_every")
+           "iterations_per_epoch", "sample_every", "log_every", "diagnostics_every", "eval_every",
+           "ada_speed", "num_classes")
 # Flags that are rates, bounds or weights: finite numbers > 0 (as WGAN requires
 # of clip_value and penalty_weight).
-_POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight")
+_POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight", "ema_rampup", "ada_target")
 _STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay", "eval_metrics",
-            "eval_features", "eval_resize", "inception_weights")
+            "eval_features", "eval_resize", "inception_weights", "augment", "augment_policy")
 _EVAL_FIELDS = ("eval_metrics", "eval_every", "eval_samples", "eval_features", "eval_resize",
                 "inception_weights", "eval_reference_samples")
 
@@ -268,24 +336,41 @@ def build_models(config: Config, sample_shape):
             output_activation="tanh" if len(sample_shape) == 3 else None, seed=seed,
         )
         critic = models.mlp_critic(sample_shape, hidden=config.width, seed=seed + 1)
+    elif config.architecture == "resnet":
+        size, channels = sample_shape[0], sample_shape[-1]
+        generator = models.resnet_generator(
+            size, config.latent_dim, channels, config.width, num_classes=config.num_classes, seed=seed
+        )
+        critic = models.resnet_critic(size, channels, config.width, num_classes=config.num_classes, seed=seed + 1)
     else:
         size, channels = sample_shape[0], sample_shape[-1]
-        generator = models.dcgan_generator(size, config.latent_dim, channels, config.width, seed=seed)
+        generator = models.dcgan_generator(
+            size, config.latent_dim, channels, config.width, num_classes=config.num_classes, seed=seed
+        )
         critic = models.dcgan_critic(
-            size, channels, config.width, batch_norm=method.supports_batch_norm, seed=seed + 1
+            size, channels, config.width, batch_norm=method.supports_batch_norm,
+            num_classes=config.num_classes, seed=seed + 1,
         )
     return generator, method.prepare_critic(critic)
 
 
 def build_wgan(config: Config, sample_shape):
     generator, critic = build_models(config, sample_shape)
+    additions = {
+        "ema": None if config.ema_decay is None else keras_wgan.GeneratorEMA(config.ema_decay, config.ema_rampup),
+        "augment": augment_layer(config),
+        "num_classes": config.num_classes,
+    }
     if config.model == "gan":
-        model = keras_wgan.GAN(generator, critic, latent_dim=config.latent_dim, n_critic=_n_critic(config), seed=config.seed)
+        model = keras_wgan.GAN(
+            generator, critic, latent_dim=config.latent_dim, n_critic=_n_critic(config), seed=config.seed,
+            **additions,
+        )
     else:
         model = keras_wgan.WGAN(
             generator, critic, latent_dim=config.latent_dim, n_critic=_n_critic(config),
             clip_value=config.clip_value, lipschitz=config.lipschitz,
-            penalty_weight=config.penalty_weight, seed=config.seed,
+            penalty_weight=config.penalty_weight, seed=config.seed, **additions,
         )
     updates = updates_per_optimizer(model.schedule, config.generator_iterations)
     optimizers = {}
@@ -319,6 +404,7 @@ def monitor(config: Config, dataset, workdir) -> Monitor:
     copies of its images in `workdir/samples`. On 2-D data it also
     evaluates the exact W1 between 256 generated and 256 data samples and
     the mode coverage (of the 256 generated)."""
+    real_labels = None
     if toy2d.is_toy_name(config.dataset):
         distribution = toy2d.get_toy(config.dataset)
         real = distribution.sample(256, seed=config.seed + 1)
@@ -327,8 +413,10 @@ def monitor(config: Config, dataset, workdir) -> Monitor:
             metrics.append("mode_coverage")
             metric_kwargs["mode_coverage"] = {"centers": distribution.modes, "std": distribution.mode_std}
     else:
-        real = next(iter(dataset))
-        real = keras.ops.convert_to_numpy(real[0] if isinstance(real, tuple) else real)[:64]
+        batch = next(iter(dataset))
+        real = keras.ops.convert_to_numpy(batch[0] if isinstance(batch, tuple) else batch)[:64]
+        if config.num_classes is not None:
+            real_labels = keras.ops.convert_to_numpy(batch[1])[:64]
         metrics, metric_kwargs = None, None
     return Monitor(
         os.path.join(workdir, "logs"),
@@ -336,6 +424,7 @@ def monitor(config: Config, dataset, workdir) -> Monitor:
         image_every_n_iterations=config.sample_every,
         diagnostics_every_n_iterations=config.diagnostics_every,
         real_samples=real,
+        real_labels=real_labels,
         metrics=metrics,
         metrics_every_n_iterations=config.sample_every,
         metric_kwargs=metric_kwargs,
@@ -538,9 +627,11 @@ def _train(config, workdir, verbose):
         n_critic=_n_critic(config),
         seed=config.seed,
         repeat=True,
-        require_multiple_of=16 if config.architecture == "dcgan" else None,
+        require_multiple_of=16 if config.architecture in ("dcgan", "resnet") else None,
+        **({} if config.num_classes is None else {"labels": True, "num_classes": config.num_classes}),
     )
-    sample_shape = tuple(dataset.element_spec.shape[1:])
+    spec = dataset.element_spec
+    sample_shape = tuple((spec[0] if isinstance(spec, tuple) else spec).shape[1:])
     # Before anything is written: weights, labels or samples missing for
     # the evaluation fail here.
     evaluation = None if toy else image_evaluation(config, workdir, verbose=bool(verbose))
@@ -610,10 +701,11 @@ def _flags(flag_values=None):
     f.DEFINE_string("dataset", d.dataset, "8gaussians, 25gaussians, swissroll, a TFDS name "
                     "(mnist, cifar10, tfds:celeb_a, ...), an .npz/.npy file or a folder of images.")
     f.DEFINE_enum("model", d.model, list(MODELS), "wgan, or the standard (non-saturating) gan baseline.")
-    f.DEFINE_enum("architecture", d.architecture, list(ARCHITECTURES), "auto: toy for 2-D data, dcgan for images.")
+    f.DEFINE_enum("architecture", d.architecture, list(ARCHITECTURES), "auto: toy for 2-D data, dcgan for "
+                  "images; resnet: the WGAN-GP paper's ResNet networks.")
     f.DEFINE_integer("image_size", None, "Image side (DCGAN: a multiple of 16). Default 64 (DCGAN), 32 (MLP).")
     f.DEFINE_integer("latent_dim", None, "Latent size. Default 2 (2-D data), 100 (images).")
-    f.DEFINE_integer("width", None, "Hidden width (toy 128, MLP 512) or DCGAN filters (64).")
+    f.DEFINE_integer("width", None, "Hidden width (toy 128, MLP 512), DCGAN filters (64) or ResNet channels (128).")
     f.DEFINE_integer("batch_size", None, "Samples per critic batch. Default 256 (2-D data), 64 (images).")
     f.DEFINE_string("n_critic", d.n_critic, "Critic iterations per generator iteration, or 'paper'.")
     f.DEFINE_enum("lipschitz", d.lipschitz, list(LIPSCHITZ_METHODS), "How the critic is kept Lipschitz.")
@@ -636,6 +728,18 @@ def _flags(flag_values=None):
     f.DEFINE_integer("eval_every", None, "Image runs: generator iterations between two "
                      "evaluations (--eval_metrics). Default: an epoch.")
     define_evaluation_flags(fv)
+    f.DEFINE_float("ema_decay", None, "Keep an exponential moving average of the generator's weights "
+                   "with this decay (e.g. 0.999); samples and evaluations use it. Default: off.")
+    f.DEFINE_float("ema_rampup", None, "The average's ramp-up (StyleGAN's 0.05): its half-life is at most "
+                   "rampup * generator iterations. Default: none.")
+    f.DEFINE_enum("augment", d.augment, list(AUGMENTATIONS), "Augment every critic input: DiffAugment, or "
+                  "adaptive augmentation (ADA) whose probability follows the critic's overfitting.")
+    f.DEFINE_string("augment_policy", None, "The augmentations, comma-separated. Default: "
+                    "color,translation,cutout (diffaugment); xflip,rotate90,translation,color (ada).")
+    f.DEFINE_float("ada_target", None, "ADA: the target of the overfitting signal. Default 0.6.")
+    f.DEFINE_integer("ada_speed", None, "ADA: real images over which p can go from 0 to 1. Default 500000.")
+    f.DEFINE_integer("num_classes", None, "Train a class-conditional model on (images, labels) data "
+                     "with this many classes (dcgan or resnet). Default: unconditional.")
     f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")
     f.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend (default: KERAS_BACKEND).")
     f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")

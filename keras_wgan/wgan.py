@@ -19,7 +19,8 @@ class WGAN(AdversarialModel):
     one generator update. The batch that a step receives holds those
     `n_critic` real batches, so batch the dataset at
     `n_critic * batch_size`; the batch is split, never reused. Datasets of
-    `(images, labels)` are accepted; labels are ignored.
+    `(images, labels)` are accepted; labels are ignored unless the model is
+    conditional (`num_classes`).
 
     The critic minimizes `mean f(fake) - mean f(real)` and every trainable
     critic weight is clipped to `[-clip_value, clip_value]` (from the initial
@@ -87,6 +88,25 @@ class WGAN(AdversarialModel):
             phases stay a loop; TensorFlow keeps its `tf.while_loop` (an
             unrolled graph was no faster) except under a `tf.distribute`
             strategy, which always unrolls.
+        ema: An averaged generator: a `keras_wgan.GeneratorEMA(decay,
+            rampup)` or a decay (a float); None (default) for none. Updated
+            after each generator update; `generate()`, `predict()` and the
+            sample and evaluation callbacks sample from it.
+        augment: A `keras_wgan.augment` layer (`DiffAugment`,
+            `AdaptiveAugment`) applied in training to every critic input:
+            the real and generated batches, the generator update's samples
+            and the gradient penalty's interpolates (the gradient is taken
+            through it). Its state (ADA's probability) is a model variable,
+            logged each step and saved.
+        num_classes: The number of classes of a class-conditional model
+            (None: unconditional). The data are `(samples, labels)` with int
+            labels in `[0, num_classes)`; the generator takes
+            `[latent, labels]`, the critic `[samples, labels]` (see
+            `keras_wgan.models.dcgan_generator(..., num_classes=)` and the
+            projection critics); a critic update's fake batch has its real
+            batch's classes, so each interpolate of a gradient penalty stays
+            within its class; the generator update draws classes with
+            `sample_labels` (uniform).
 
     The model is built (and its arguments checked) on construction, so a
     subclass that adds variables creates them in `build()`, before calling

@@ -15,6 +15,7 @@ from keras_wgan._summary import SummaryWriter
 from keras_wgan._summary import drop_events_after
 from keras_wgan.callbacks._window_means import WindowMeans
 from keras_wgan.callbacks.critic_contour import draw_critic_map
+from keras_wgan.callbacks.sample_grid import class_rows
 from keras_wgan.callbacks.sample_grid import image_grid
 from keras_wgan.constraints import WeightClip
 
@@ -74,6 +75,11 @@ class Monitor(keras.callbacks.Callback):
             the contour draws them, and the metrics compare with all.
             Without them, the input gradient is measured at generated
             samples only.
+        real_labels: The classes of `real_samples`, for a conditional model
+            (`num_classes`): its generated probe samples take the same
+            classes, so each interpolate stays within its class. Without
+            them a conditional model's input gradient is measured at
+            generated samples only.
         metrics: Evaluation metrics (names or functions, as
             `keras_wgan.metrics.EvaluationCallback` takes); needs
             `real_samples`.
@@ -102,6 +108,7 @@ class Monitor(keras.callbacks.Callback):
         real_samples=None,
         metrics=None,
         metrics_every_n_iterations=250,
+        real_labels=None,
         metric_kwargs=None,
         num_samples=64,
         seed=0,
@@ -117,6 +124,14 @@ class Monitor(keras.callbacks.Callback):
                 "metrics_every_n_iterations", metrics_every_n_iterations, 1),
         }
         self.real_samples = None if real_samples is None else np.asarray(real_samples, "float32")
+        self.real_labels = None if real_labels is None else np.asarray(real_labels, "int32").reshape(-1)
+        if self.real_labels is not None and (
+            self.real_samples is None or len(self.real_labels) != len(self.real_samples)
+        ):
+            raise ValueError(
+                "`real_labels` are the classes of `real_samples`, one each. Received "
+                f"{len(self.real_labels)} labels for {0 if real_samples is None else len(self.real_samples)} samples."
+            )
         if metrics is not None and self.real_samples is None:
             raise ValueError(
                 "Monitor computes `metrics` against real samples: pass `real_samples`. "
@@ -289,10 +304,14 @@ class Monitor(keras.callbacks.Callback):
     def _images(self, iteration):
         fake = self._generated()
         if _is_2d(fake):
+            if self._samples[2] is not None:
+                return {}  # a conditional critic has one map per class: none drawn
             real = self.real_samples
             extent = float(np.abs(fake if real is None else real).max() * 1.25)
             return {"critic": draw_critic_map(self.model.critic, real, fake, extent)}
         if fake.ndim in (3, 4):
+            if self._samples[2] is not None:  # a conditional model's rows per class
+                return {"samples": image_grid(fake, columns=len(fake) // self.model.num_classes)}
             return {"samples": image_grid(fake[: self.num_samples])}
         return {}  # samples that are neither images nor points of the plane
 
@@ -311,7 +330,11 @@ class Monitor(keras.callbacks.Callback):
         values = {f"clipped_fraction/{layer}": at / size for layer, (at, size) in clipped.items()}
         # One gradient computation for the three kinds of samples.
         probe = self._probe()
-        norms = model.input_gradient_norms(np.concatenate(list(probe.values())))
+        labels = None
+        if getattr(model, "num_classes", None) is not None:
+            labels = np.concatenate([probe_labels for _, probe_labels in probe.values()])
+        probe = {kind: samples for kind, (samples, _) in probe.items()}
+        norms = model.input_gradient_norms(np.concatenate(list(probe.values())), labels=labels)
         for kind, samples in probe.items():
             values[f"input_gradient_norm/{kind}_mean"] = float(np.mean(norms[: len(samples)]))
             values[f"input_gradient_norm/{kind}_max"] = float(np.max(norms[: len(samples)]))
@@ -322,15 +345,27 @@ class Monitor(keras.callbacks.Callback):
 
     def _probe(self):
         """Real, generated and interpolated samples where the input gradient
-        is measured: the same real samples, noise and weights every time."""
-        fake = self._generated()[: self.num_samples]
-        if self.real_samples is None:
-            return {"generated": fake}
+        is measured, `{kind: (samples, labels)}` (labels None for an
+        unconditional model): the same real samples, noise and weights
+        every time. A conditional model's generated samples take the real
+        samples' classes."""
+        fake, fake_labels = self._generated(), self._samples[2]
+        conditional = fake_labels is not None
+        if self.real_samples is None or (conditional and self.real_labels is None):
+            n = self.num_samples
+            return {"generated": (fake[:n], None if fake_labels is None else fake_labels[:n])}
         real = self.real_samples[: self.num_samples]
+        labels = None
+        if conditional:
+            labels = self.real_labels[: len(real)]
+            fake = self.model.generate(len(real), seed=self.seed, labels=labels)
         fake = fake[: len(real)]
         alpha = np.random.default_rng(self.seed).uniform(size=len(real)).astype("float32")
         alpha = alpha.reshape((-1,) + (1,) * (real.ndim - 1))
-        return {"real": real, "generated": fake, "interpolated": alpha * real + (1 - alpha) * fake}
+        return {
+            "real": (real, labels), "generated": (fake, labels),
+            "interpolated": (alpha * real + (1 - alpha) * fake, labels),
+        }
 
     def _generated(self):
         """Samples from the fixed noise, made once per point (the images and
@@ -342,7 +377,10 @@ class Monitor(keras.callbacks.Callback):
                 self._2d = _is_2d(self.model.generate(1, seed=self.seed))
             if self._2d:
                 count = max(count, _POINTS_ON_MAP)
-            self._samples = (self._writing, self.model.generate(count, seed=self.seed))
+            num_classes = getattr(self.model, "num_classes", None)
+            labels = None if num_classes is None else class_rows(count, num_classes)
+            samples = self.model.generate(count if labels is None else len(labels), seed=self.seed, labels=labels)
+            self._samples = (self._writing, samples, labels)
         return self._samples[1]
 
 

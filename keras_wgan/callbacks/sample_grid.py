@@ -35,10 +35,34 @@ def image_grid(images, columns=None, padding=2) -> np.ndarray:
     return grid
 
 
+def class_rows(num_samples: int, num_classes: int) -> np.ndarray:
+    """The labels of a conditional model's sample grid: one row per class,
+    `max(1, num_samples // num_classes)` samples in each.
+
+    >>> class_rows(6, 3)
+    array([0, 0, 1, 1, 2, 2], dtype=int32)
+    """
+    columns = max(1, num_samples // num_classes)
+    return np.repeat(np.arange(num_classes, dtype="int32"), columns)
+
+
+def sample_images(model, num_samples: int, seed: int):
+    """`(images, columns)` for a grid of the model's samples from fixed
+    noise: `num_samples` in a square grid, or for a conditional model
+    (`num_classes`) one row per class."""
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is None:
+        return model.generate(num_samples, seed=seed), None
+    labels = class_rows(num_samples, num_classes)
+    return model.generate(len(labels), seed=seed, labels=labels), len(labels) // num_classes
+
+
 class SampleGrid(PeriodicImageCallback):
     """Writes a grid of samples generated from the same fixed noise every
     `every_n_iterations` generator iterations and at the end of training,
-    as PNG files in `log_dir` and as a TensorBoard image.
+    as PNG files in `log_dir` and as a TensorBoard image. The samples come
+    from the averaged generator when the model has one (`ema`); a
+    conditional model's grid has one row per class.
 
     Args:
         log_dir: Folder for `samples_<iteration>.png`, `samples.png` (the
@@ -62,4 +86,5 @@ class SampleGrid(PeriodicImageCallback):
         self.seed = seed
 
     def draw(self, iteration):
-        return image_grid(self.model.generate(self.num_samples, seed=self.seed))
+        images, columns = sample_images(self.model, self.num_samples, self.seed)
+        return image_grid(images, columns=columns)

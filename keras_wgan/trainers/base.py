@@ -86,6 +86,12 @@ class BackendTrainer(keras.Model):
         inside the compiled step."""
         raise NotImplementedError
 
+    def _check_labels(self, labels, num_classes, message):
+        """`labels` (int32, `(batch,)`), checked at run time to lie in
+        `[0, num_classes)`: an error with `message` when not, rather than
+        an embedding that reads past its table."""
+        raise NotImplementedError
+
     def _check_splits(self, real, n, message):
         """`real`, checked at run time to be divisible into `n` batches
         (`message` when not), where its size is unknown while tracing."""

@@ -12,6 +12,7 @@ optimizer slots and counters are all carried through compiled loops.
 
 import jax
 import keras
+import numpy as np
 from keras import ops
 
 from keras_wgan.trainers.base import BackendTrainer
@@ -152,6 +153,19 @@ class JAXTrainer(BackendTrainer):
             [v.value for v in variables],
         )
         _assign(variables, values)
+
+    def _check_labels(self, labels, num_classes, message):
+        # Values are unknown while tracing: the check runs on the host when
+        # the step runs, and its error ends the step (as a JaxRuntimeError
+        # that carries this message).
+        def check(values):
+            values = np.asarray(values)
+            bad = values[(values < 0) | (values >= num_classes)]
+            if len(bad):
+                raise ValueError(f"{message} Received: label {int(bad[0])}.")
+
+        jax.debug.callback(check, labels)
+        return labels
 
     def _check_splits(self, real, n, message):
         return real  # Shapes are static under jit: checked before this is called.

@@ -107,6 +107,14 @@ class TensorFlowTrainer(BackendTrainer):
             )
         tf.cond(pred, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
+    def _check_labels(self, labels, num_classes, message):
+        checks = [
+            tf.debugging.assert_non_negative(labels, message=message),
+            tf.debugging.assert_less(labels, tf.constant(num_classes, labels.dtype), message=message),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
+
     def _check_splits(self, real, n, message):
         # With tf.data the batch size is often unknown while tracing
         # (`drop_remainder=False`), so the check runs in the graph, before

@@ -51,6 +51,12 @@ class TorchTrainer(BackendTrainer):
         if bool(pred):
             fn()
 
+    def _check_labels(self, labels, num_classes, message):
+        if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+            bad = labels[(labels < 0) | (labels >= num_classes)][0]
+            raise ValueError(f"{message} Received: label {int(bad)}.")
+        return labels
+
     def _check_splits(self, real, n, message):
         return real  # Shapes are static in eager mode: checked before this is called.
 
