@@ -276,13 +276,20 @@ def test_folder_label_errors(tmp_path):
     many = tmp_path / "many"
     for k in range(12):
         write_image(many / f"class_{k:02d}" / "0.png", np.full((4, 4, 1), k))
+    (many / "class_03" / "bad.png").write_bytes(b"not a png")
     assert data.num_classes_of(str(many)) == 12
-    with pytest.raises(ValueError, match=r"^Expected labels in \[0, num_classes=10\). Received: "
-                       r"the folder '.*many' has 12 classes \('class_00', 'class_01', 'class_02', "
-                       r"'class_03', \.\.\.\). Pass num_classes=12 or more"):
-        data.load(str(many), 4, labels=True, num_classes=10, batch_size=2, n_critic=1)
-    assert data.load(str(many), 4, labels=True, num_classes=12, batch_size=2,
-                     n_critic=1).num_classes == 12
+    for load in (data.load, data.folder_dataset):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            with pytest.raises(ValueError, match=r"^Expected labels in \[0, num_classes=10\). "
+                               r"Received: the folder '.*many' has 12 classes \('class_00', "
+                               r"'class_01', 'class_02', 'class_03', \.\.\.\). "
+                               r"Pass num_classes=12 or more"):
+                load(str(many), 4, labels=True, num_classes=10, batch_size=2, n_critic=1)
+        assert not record  # found before the images were scanned (the bad file not seen)
+    with pytest.warns(UserWarning, match=r"Skipping 1 of 13 files"):
+        dataset = data.load(str(many), 4, labels=True, num_classes=12, batch_size=2, n_critic=1)
+    assert dataset.num_classes == 12
     empty = class_folder(tmp_path / "empty", counts=(2, 0, 2))
     (empty / "bee").mkdir()
     with pytest.warns(UserWarning, match=r"1 of the 3 classes of the folder '.*empty' have no "

@@ -186,7 +186,7 @@ def load(
             )
         samples = toy_samples(os.fspath(source))
     else:
-        samples = _source_samples(source, kwargs, labels)
+        samples = _source_samples(source, kwargs, labels, num_classes)
     return prepare(
         samples,
         image_size,
@@ -243,7 +243,7 @@ def _resolve(source) -> tuple[str, object]:
     )
 
 
-def _source_samples(source, kwargs, labels=False) -> Samples:
+def _source_samples(source, kwargs, labels=False, num_classes=None) -> Samples:
     """The samples of an image source (an array, a file, a folder, TFDS);
     `kwargs` are the source function's arguments, and `shuffle`."""
     kwargs = {k: v for k, v in kwargs.items() if k != "shuffle"}
@@ -253,8 +253,17 @@ def _source_samples(source, kwargs, labels=False) -> Samples:
     if kind == "tfds":
         return tfds_samples(value, **kwargs)
     if kind == "folder":
+        _check_folder_classes(value, labels, num_classes)
         return folder_samples(value, **kwargs)
     return array_samples(value, **kwargs)
+
+
+def _check_folder_classes(path, labels, num_classes) -> None:
+    """`num_classes` against a folder's class subfolders, before its images
+    are scanned (seconds for a large folder)."""
+    if labels is True and num_classes is not None:
+        names = class_names(path)
+        pipeline.check_num_classes(num_classes, len(names), f"the folder {path!r}", names)
 
 
 # Arguments of load's sources that do not change the classes.
@@ -391,6 +400,7 @@ def folder_dataset(
     flowers.class_names  # ['daisy', 'roses', 'tulips']
     ```
     """
+    _check_folder_classes(os.fspath(path), labels, num_classes)
     samples = folder_samples(path, channels=channels, labels=labels)
     return prepare(
         samples, image_size, batch_size=batch_size, n_critic=n_critic, seed=seed,

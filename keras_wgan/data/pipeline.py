@@ -155,17 +155,30 @@ def check_labels_request(samples: Samples, labels, num_classes) -> int | None:
         )
     if num_classes is None:
         return samples.num_classes
+    return check_num_classes(num_classes, samples.num_classes, samples.origin, samples.class_names)
+
+
+def check_num_classes(num_classes, found: int | None, origin: str, class_names=None) -> int:
+    """Returns `num_classes` as an int; raises unless it is an int >= 1 and
+    at least `found`, the classes counted in the data (`origin` in the
+    message, with its `class_names` if it has them).
+
+    Example:
+
+    >>> check_num_classes(10, 3, "the folder 'zoo'")
+    10
+    """
     num_classes = check_int("num_classes", num_classes, 1)
-    if samples.num_classes is not None and samples.num_classes > num_classes:
-        if samples.class_names is None:
-            found = f"labels up to {samples.num_classes - 1}"
+    if found is not None and found > num_classes:
+        if class_names is None:
+            have = f"labels up to {found - 1}"
         else:
-            names = ", ".join(repr(n) for n in samples.class_names[:4])
-            more = ", ..." if len(samples.class_names) > 4 else ""
-            found = f"{samples.num_classes} classes ({names}{more})"
+            names = ", ".join(repr(n) for n in class_names[:4])
+            more = ", ..." if len(class_names) > 4 else ""
+            have = f"{found} classes ({names}{more})"
         raise ValueError(
-            f"Expected labels in [0, num_classes={num_classes}). Received: {samples.origin} "
-            f"has {found}. Pass num_classes={samples.num_classes} or more, or leave it None "
+            f"Expected labels in [0, num_classes={num_classes}). Received: {origin} "
+            f"has {have}. Pass num_classes={found} or more, or leave it None "
             "to take the data's count."
         )
     return num_classes
