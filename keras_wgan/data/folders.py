@@ -3,6 +3,7 @@
 import os
 import warnings
 
+import numpy as np
 import tensorflow as tf
 
 from keras_wgan.data.samples import Samples
@@ -23,17 +24,80 @@ def list_image_files(path) -> list[str]:
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"No such folder of images: {path!r}")
-    files = []
-    for folder, _, names in os.walk(path, followlinks=True):
-        files.extend(
-            os.path.join(folder, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)
-        )
+    files = _image_files(path)
     if not files:
         raise ValueError(
             f"Found no image files ({', '.join(IMAGE_EXTENSIONS)}) under {path!r} "
             "(searched recursively)."
         )
     return sorted(files)
+
+
+def _image_files(path) -> list[str]:
+    """The image files under `path`, recursively, sorted; maybe none."""
+    files = []
+    for folder, _, names in os.walk(path, followlinks=True):
+        files.extend(
+            os.path.join(folder, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    return sorted(files)
+
+
+def class_names(path) -> list[str]:
+    """The classes of a folder of class subfolders (`path/<class_name>/...`):
+    its subfolders' names, sorted, hidden ones (`.name`) left out, as
+    `keras.utils.image_dataset_from_directory` infers them. The label of an
+    image is its class's position in this list.
+
+    Example:
+
+    ```python
+    class_names("flowers/")  # ['daisy', 'roses', 'tulips']
+    ```
+    """
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"No such folder of images: {path!r}")
+    names = sorted(
+        name
+        for name in os.listdir(path)
+        if not name.startswith(".") and os.path.isdir(os.path.join(path, name))
+    )
+    if not names:
+        raise ValueError(
+            f"labels=True takes each image's class from its subfolder, but the folder "
+            f"{path!r} has no subfolders. Expected {os.path.join(path, '<class_name>', '*.png')}"
+            ", one subfolder per class."
+        )
+    return names
+
+
+def _labeled_image_files(path) -> tuple[list[str], list[int], list[str]]:
+    """The image files of a folder of class subfolders, with their labels,
+    and the class names; warns of images outside a class subfolder and of
+    classes without images."""
+    names = class_names(path)
+    files, labels = [], []
+    for label, name in enumerate(names):
+        found = _image_files(os.path.join(path, name))
+        files.extend(found)
+        labels.extend([label] * len(found))
+    listed = set(files)
+    outside = [f for f in _image_files(path) if f not in listed]
+    if not files:
+        raise ValueError(
+            f"Found no image files ({', '.join(IMAGE_EXTENSIONS)}) in the class subfolders "
+            f"{names} of {os.fspath(path)!r}. Expected "
+            f"{os.path.join(os.fspath(path), '<class_name>', '*.png')}."
+        )
+    if outside:
+        warnings.warn(
+            f"Ignoring {len(outside)} image files of {os.fspath(path)!r} outside its class "
+            f"subfolders {names} (e.g. {outside[0]!r}): with labels=True an image's class is "
+            "its subfolder.",
+            stacklevel=4,  # the caller of load or folder_dataset
+        )
+    return files, labels, names
 
 
 def readable_images(files, folder=None) -> tuple[list[str], list[int]]:
@@ -108,7 +172,7 @@ def _decode(contents, channels):
     return tf.io.decode_image(contents, channels=channels, expand_animations=False)
 
 
-def folder_samples(path, *, channels: int | None = None) -> Samples:
+def folder_samples(path, *, channels: int | None = None, labels: bool = False) -> Samples:
     """The images of the PNG and JPEG files under a folder (recursively).
 
     Every file is decoded once first (`readable_images`): files that are
@@ -118,11 +182,20 @@ def folder_samples(path, *, channels: int | None = None) -> Samples:
     than memory. The images may differ in size: the pipeline needs an
     `image_size` to resize and crop them to.
 
+    With `labels=True` the folder holds one subfolder per class
+    (`path/<class_name>/**/*.png`), and an image's label is its class's
+    position among the sorted subfolder names (`class_names`), as in
+    `keras.utils.image_dataset_from_directory`; `num_classes` is the number
+    of subfolders, even of those without a readable image (with a warning).
+    A skipped file drops its label with it; images directly in `path` are
+    ignored, with a warning.
+
     Args:
         path: The folder.
         channels: Channels of the images produced: 1 (grayscale) or 3 (RGB);
             every image is converted, alpha dropped. None: 1 if every image
             is grayscale, else 3 (with a warning if some are grayscale).
+        labels: Whether to label each image with its class subfolder.
 
     Returns:
         A `keras_wgan.data.Samples` of uint8 images
@@ -133,23 +206,61 @@ def folder_samples(path, *, channels: int | None = None) -> Samples:
     ```python
     samples = folder_samples("lsun_bedrooms/")
     samples.shape  # (None, None, 3)
+    flowers = folder_samples("flowers/", labels=True)  # flowers/daisy/*.jpg, flowers/roses/...
+    flowers.num_classes, flowers.class_names  # 3, ('daisy', 'roses', 'tulips')
     ```
     """
-    files = list_image_files(path)
+    if labels is None:
+        labels = False
+    if not isinstance(labels, bool):
+        shown = type(labels).__name__ if hasattr(labels, "shape") else repr(labels)
+        raise ValueError(
+            "A folder's labels are its class subfolders: `labels` must be True or False. "
+            f"Received: labels={shown}"
+        )
+    if labels:
+        listed, classes, names = _labeled_image_files(path)
+    else:
+        listed = list_image_files(path)
     if channels is not None and (channels not in (1, 3) or isinstance(channels, bool)):
         raise ValueError(f"`channels` must be 1, 3 or None. Received: channels={channels!r}")
-    files, found = readable_images(files, path)
+    files, found = readable_images(listed, path)
     if channels is None:
         channels = _common_channels(files, found, path)
 
     def decode(file):
         return _decode(tf.io.read_file(file), channels)
 
+    read = lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(files)  # noqa: E731
+    origin = f"the folder {os.fspath(path)!r}"
+    if not labels:
+        return Samples(
+            origin,
+            (None, None, channels),
+            read,
+            decode=decode,
+            value_range=(0, 255),
+            shuffle_buffer=len(files),
+        )
+    label_of = dict(zip(listed, classes))  # a skipped file drops its label
+    kept = np.array([label_of[file] for file in files], np.int32)
+    present = set(kept.tolist())
+    empty = [name for label, name in enumerate(names) if label not in present]
+    if empty:
+        warnings.warn(
+            f"{len(empty)} of the {len(names)} classes of {origin} have no readable image: "
+            f"{empty[:5]}{' ...' if len(empty) > 5 else ''}. They keep their labels "
+            "(num_classes counts them), but no real image shows them.",
+            stacklevel=3,  # the caller of load or folder_dataset
+        )
     return Samples(
-        f"the folder {os.fspath(path)!r}",
+        origin,
         (None, None, channels),
-        lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(files),
+        read,
         decode=decode,
         value_range=(0, 255),
         shuffle_buffer=len(files),
+        read_labeled=lambda shuffle, seed: tf.data.Dataset.from_tensor_slices((files, kept)),
+        num_classes=len(names),
+        class_names=tuple(names),
     )

@@ -23,6 +23,8 @@ def prepare(
     shuffle: bool = True,
     repeat: bool = False,
     require_multiple_of: int | None = None,
+    labels: bool = False,
+    num_classes: int | None = None,
 ) -> tf.data.Dataset:
     """Checks a source's samples against the arguments, then reads, decodes,
     resizes (`resize_and_center_crop`), scales (`scale_to_unit_range`),
@@ -46,10 +48,20 @@ def prepare(
         require_multiple_of: If given, the images' sides must be multiples
             of it, e.g. 16 for the DCGAN models; an error says which
             `image_size` to pass instead.
+        labels: Whether to give each sample its class label: the batches
+            are then `(images, labels)`, shuffled together. The samples
+            must have them (`samples.read_labeled`: the sources' `labels`).
+        num_classes: With `labels`, the number of classes the labels must
+            lie below, checked before any read against the source's count
+            (`samples.num_classes`); None takes the source's count.
 
     Returns:
         A `tf.data.Dataset` of float32 batches of `n_critic * batch_size`
-        samples, images in [-1, 1].
+        samples, images in [-1, 1]. With `labels`, of pairs `(images,
+        labels)`, labels int32 `(n_critic * batch_size,)`; the dataset then
+        has the attributes `num_classes` (as given, or the source's) and
+        `class_names` (the source's, or None), as
+        `keras.utils.image_dataset_from_directory` has `class_names`.
 
     Example:
 
@@ -60,6 +72,17 @@ def prepare(
     >>> batch = next(iter(prepare(samples, 20, batch_size=4, n_critic=5, seed=0)))
     >>> batch.shape, float(batch.numpy().min())  # 20x24 cropped to 20x20, 255 -> 1
     (TensorShape([20, 20, 20, 1]), 1.0)
+
+    With labels:
+
+    >>> pairs = tf.data.Dataset.from_tensor_slices((white, tf.range(40) % 3))
+    >>> labeled = Samples("white images", (20, 24, 1), lambda shuffle, seed: images,
+    ...                   value_range=(0, 255), shuffle_buffer=40,
+    ...                   read_labeled=lambda shuffle, seed: pairs, num_classes=3)
+    >>> dataset = prepare(labeled, 20, batch_size=4, n_critic=5, seed=0, labels=True)
+    >>> images_batch, labels_batch = next(iter(dataset))
+    >>> images_batch.shape, labels_batch.shape, labels_batch.dtype.name, dataset.num_classes
+    (TensorShape([20, 20, 20, 1]), TensorShape([20]), 'int32', 3)
     """
     if not isinstance(samples, Samples):
         raise TypeError(
@@ -67,6 +90,7 @@ def prepare(
         )
     image_size = _check_image_size(samples, image_size, require_multiple_of)
     seed = check_seed(seed)
+    num_classes = check_labels_request(samples, labels, num_classes)
     decode, value_range = samples.decode, samples.value_range
 
     def preprocess(item):
@@ -78,15 +102,86 @@ def prepare(
         return sample
 
     needed = decode is not None or image_size is not None or value_range is not None
-    return batch_for_wgan(
-        samples.read(bool(shuffle), seed),
+    read = samples.read_labeled if labels else samples.read
+    map_fn = preprocess if needed else None
+    if labels and needed:
+        map_fn = lambda item, label: (preprocess(item), label)  # noqa: E731
+    dataset = batch_for_wgan(
+        read(bool(shuffle), seed),
         batch_size,
         n_critic,
         shuffle_buffer=samples.shuffle_buffer if shuffle else 0,
         seed=seed,
         repeat=repeat,
-        map_fn=preprocess if needed else None,
+        map_fn=map_fn,
     )
+    if labels:
+        dataset.num_classes = num_classes
+        dataset.class_names = None if samples.class_names is None else list(samples.class_names)
+    return dataset
+
+
+def check_labels_request(samples: Samples, labels, num_classes) -> int | None:
+    """The number of classes of a `prepare(samples, labels=..., num_classes=...)`
+    call: `num_classes`, or the samples' own count if None; None without
+    labels. Raises a ValueError, before anything is read, if labels are
+    asked of samples without them, or if the samples' labels reach
+    `num_classes` or beyond.
+
+    Example:
+
+    >>> pairs = tf.data.Dataset.from_tensor_slices((tf.zeros((4, 2)), tf.range(4)))
+    >>> samples = Samples("the points", (2,), lambda shuffle, seed: pairs.map(lambda x, y: x),
+    ...                   read_labeled=lambda shuffle, seed: pairs, num_classes=4)
+    >>> check_labels_request(samples, True, None), check_labels_request(samples, True, 6)
+    (4, 6)
+    """
+    if labels is not None and not isinstance(labels, bool):
+        raise TypeError(
+            f"`labels` must be True or False. Received: labels of type {type(labels).__name__}"
+        )
+    if not labels:
+        if num_classes is not None:
+            raise ValueError(
+                "`num_classes` applies to labelled data: pass labels=True with it. "
+                f"Received: num_classes={num_classes!r} with labels=False"
+            )
+        return None
+    if samples.read_labeled is None:
+        raise ValueError(
+            f"labels=True, but {samples.origin} gives no labels. Give the source its labels: "
+            "array_samples(..., labels=True or an array), folder_samples(..., labels=True) "
+            "for class subfolders, tfds_samples(..., labels=True)."
+        )
+    if num_classes is None:
+        return samples.num_classes
+    return check_num_classes(num_classes, samples.num_classes, samples.origin, samples.class_names)
+
+
+def check_num_classes(num_classes, found: int | None, origin: str, class_names=None) -> int:
+    """Returns `num_classes` as an int; raises unless it is an int >= 1 and
+    at least `found`, the classes counted in the data (`origin` in the
+    message, with its `class_names` if it has them).
+
+    Example:
+
+    >>> check_num_classes(10, 3, "the folder 'zoo'")
+    10
+    """
+    num_classes = check_int("num_classes", num_classes, 1)
+    if found is not None and found > num_classes:
+        if class_names is None:
+            have = f"labels up to {found - 1}"
+        else:
+            names = ", ".join(repr(n) for n in class_names[:4])
+            more = ", ..." if len(class_names) > 4 else ""
+            have = f"{found} classes ({names}{more})"
+        raise ValueError(
+            f"Expected labels in [0, num_classes={num_classes}). Received: {origin} "
+            f"has {have}. Pass num_classes={found} or more, or leave it None "
+            "to take the data's count."
+        )
+    return num_classes
 
 
 def _check_image_size(samples, image_size, multiple) -> int | None:
@@ -160,6 +255,8 @@ def batch_for_wgan(
     The order is shuffle (each pass in a new order), repeat, `map_fn`,
     batch, prefetch: shuffling before `map_fn` lets a source shuffle cheap
     items (file names, encoded images, uint8 arrays) and decode them after.
+    Elements may be tuples, such as `(image, label)` pairs: they are
+    shuffled and batched together, and `map_fn` takes them as arguments.
 
     Args:
         dataset: A `tf.data.Dataset` of single samples.

@@ -33,6 +33,17 @@ class Samples:
             None for samples used as they are (the 2-D toys).
         shuffle_buffer: Items shuffled at once: the number of samples for a
             uniform shuffle; 0 for samples that are independent draws.
+        read_labeled: For a source with class labels: `read_labeled(shuffle,
+            seed)` -> a `tf.data.Dataset` of `(item, label)` pairs, the items
+            of `read` each with its int32 label, so that shuffling keeps
+            them together and no image is read twice. None for a source
+            without labels (or whose labels were not asked for).
+        num_classes: The classes of the labels, as the source counts them:
+            the largest label + 1 for arrays, the class subfolders of a
+            folder, a TFDS `ClassLabel`'s `num_classes`. None without labels.
+        class_names: The classes' names in label order, where the source
+            has them (a folder's subfolders, a TFDS `ClassLabel`'s names);
+            None otherwise.
 
     Example:
 
@@ -41,6 +52,16 @@ class Samples:
     ...                   value_range=(0, 255), shuffle_buffer=10)
     >>> int(samples.read(True, 0).cardinality())
     10
+
+    With labels, `read_labeled` gives each item with its label:
+
+    >>> pairs = tf.data.Dataset.from_tensor_slices(
+    ...     (tf.zeros((10, 8, 8, 1), "uint8"), tf.range(10) % 2))
+    >>> labeled = Samples("the zeros", (8, 8, 1), lambda shuffle, seed: pairs.map(lambda x, y: x),
+    ...                   value_range=(0, 255), shuffle_buffer=10,
+    ...                   read_labeled=lambda shuffle, seed: pairs, num_classes=2)
+    >>> [int(label) for _, label in labeled.read_labeled(False, None).take(3)]
+    [0, 1, 0]
     """
 
     origin: str
@@ -49,3 +70,6 @@ class Samples:
     decode: Callable[[tf.Tensor], tf.Tensor] | None = None
     value_range: tuple[float, float] | None = None
     shuffle_buffer: int = 0
+    read_labeled: Callable[[bool, int | None], tf.data.Dataset] | None = None
+    num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None

@@ -7,6 +7,7 @@ import urllib.parse
 import urllib.request
 
 import numpy as np
+import tensorflow as tf
 
 from keras_wgan._checks import check_int
 from keras_wgan.data.samples import Samples
@@ -87,6 +88,49 @@ def _image_key(features, image_key, name):
     )
 
 
+def _label_key(features, label_key, name):
+    """The name of a dataset's class label feature (a `ClassLabel`)."""
+    tfds = _tensorflow_datasets()
+    keys = [k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)]
+    if label_key is not None:
+        if label_key not in keys:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no class label feature {label_key!r}; its class "
+                f"label (ClassLabel) features are {keys}. Received: label_key={label_key!r}"
+            )
+        return label_key
+    if "label" in keys:
+        return "label"
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise ValueError(
+            f"labels=True, but TFDS dataset {name!r} has no class labels (no ClassLabel "
+            f"feature; its features are {list(features.keys())}). Train it without labels, "
+            f"or choose a labelled dataset, e.g. mnist, fashion_mnist, cifar10."
+        )
+    raise ValueError(
+        f"TFDS dataset {name!r} has several class label features, {keys}. Pass label_key=..."
+    )
+
+
+def class_label(name: str, data_dir: str | None = None, label_key: str | None = None):
+    """The `tfds.features.ClassLabel` of a TFDS dataset's labels (`label`,
+    or its only `ClassLabel`), from the dataset's description: nothing is
+    downloaded. Its `num_classes` and `names` are the classes.
+
+    Example:
+
+    ```python
+    class_label("cifar10").num_classes  # 10
+    ```
+    """
+    tfds = _tensorflow_datasets()
+    check_tfds_name(name)
+    features = tfds.builder(name, data_dir=data_dir).info.features
+    return features[_label_key(features, label_key, name)]
+
+
 def tfds_samples(
     name: str,
     split: str = "train",
@@ -95,11 +139,16 @@ def tfds_samples(
     image_key: str | None = None,
     download: bool = True,
     shuffle_buffer: int = 10_000,
+    labels: bool = False,
+    label_key: str | None = None,
 ) -> Samples:
     """The images of a TFDS dataset.
 
     The image feature is found by itself (`'image'`, or the dataset's only
-    image feature); labels and other features are dropped. Images keep their
+    image feature); other features are dropped, except the class labels
+    with `labels=True`: the `ClassLabel` feature `'label'` (or the
+    dataset's only one, or `label_key`), as int32, read in the same pass
+    as the images; `num_classes` and `class_names` are the `ClassLabel`'s. Images keep their
     channels: MNIST gives `(..., 1)`, CIFAR-10 `(..., 3)`. They are shuffled
     still encoded (a buffer of 10,000 PNG or JPEG strings takes little
     memory) and decoded after. The dataset is downloaded (if `download`)
@@ -115,6 +164,9 @@ def tfds_samples(
             in `data_dir` yet.
         shuffle_buffer: Size of the example shuffle buffer (the files are
             shuffled too).
+        labels: Whether to give each image its class label.
+        label_key: Name of the class label feature, if it is not `'label'`
+            nor the dataset's only `ClassLabel`.
 
     Returns:
         A `keras_wgan.data.Samples` of uint8 (or uint16) images, of the
@@ -125,14 +177,29 @@ def tfds_samples(
     ```python
     samples = tfds_samples("mnist")
     samples.shape, samples.value_range  # (28, 28, 1), (0, 255)
+    tfds_samples("cifar10", labels=True).class_names  # ('airplane', 'automobile', ...)
     ```
     """
     tfds = _tensorflow_datasets()
     check_tfds_name(name)
     shuffle_buffer = check_int("shuffle_buffer", shuffle_buffer, 0)
+    if labels is None:
+        labels = False
+    if not isinstance(labels, bool):
+        shown = type(labels).__name__ if hasattr(labels, "shape") else repr(labels)
+        raise ValueError(
+            "A TFDS dataset's labels are its ClassLabel feature: `labels` must be True or "
+            f"False. Received: labels={shown}"
+        )
+    if label_key is not None and not labels:
+        raise ValueError(
+            "`label_key` names the class label feature and applies with labels=True. "
+            f"Received: label_key={label_key!r} with labels={labels!r}"
+        )
     builder = tfds.builder(name, data_dir=data_dir)
     features = builder.info.features
     key = _image_key(features, image_key, name)
+    label = _label_key(features, label_key, name) if labels else None
     feature = features[key]
     dtype = np.dtype(feature.np_dtype)
     if dtype not in (np.uint8, np.uint16):
@@ -141,16 +208,23 @@ def tfds_samples(
             "images have a known value range."
         )
 
-    def read(shuffle, seed):
+    def examples(shuffle, seed):
         if download:
             download_and_prepare(builder, name)
-        dataset = builder.as_dataset(
+        return builder.as_dataset(
             split=split,
             shuffle_files=shuffle,
             decoders={key: tfds.decode.SkipDecoding()},
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
-        return dataset.map(lambda example: example[key])
+
+    def read(shuffle, seed):
+        return examples(shuffle, seed).map(lambda example: example[key])
+
+    def read_labeled(shuffle, seed):
+        return examples(shuffle, seed).map(
+            lambda example: (example[key], tf.cast(example[label], tf.int32))
+        )
 
     return Samples(
         f"TFDS dataset {name!r}",
@@ -159,6 +233,9 @@ def tfds_samples(
         decode=feature.decode_example,
         value_range=(0, np.iinfo(dtype).max),
         shuffle_buffer=shuffle_buffer,
+        read_labeled=read_labeled if labels else None,
+        num_classes=features[label].num_classes if labels else None,
+        class_names=tuple(features[label].names) if labels else None,
     )
 
 
