@@ -5,6 +5,8 @@ from keras_wgan import lipschitz
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan.adversarial import AdversarialModel
+from keras_wgan.augment import AdaptiveAugment
+from keras_wgan.augment import DiffAugment
 from keras_wgan.constraints import WeightClip
 from keras_wgan.gan import GAN
 from keras_wgan.schedules import ConstantSchedule
@@ -33,6 +35,8 @@ __all__ = [
     "WGAN",
     "GAN",
     "AdversarialModel",
+    "AdaptiveAugment",
+    "DiffAugment",
     "WeightClip",
     "CriticSchedule",
     "ConstantSchedule",
