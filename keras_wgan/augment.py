@@ -96,7 +96,6 @@ class _Augment(keras.layers.Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name=f"{self.name}_seed")
-        self.supports_masking = False
 
     def call(self, images, training=True, seed=None):
         """Augments a batch of images when training.
@@ -366,7 +365,8 @@ class AdaptiveAugment(_Augment):
     augment = keras_wgan.augment.AdaptiveAugment(initial_probability=0.5)
     images = keras.random.uniform((8, 16, 16, 1), -1.0, 1.0)
     augmented = augment(images, seed=keras.random.SeedGenerator(0))
-    augment.update(real_scores, fake_scores)  # after a critic update
+    # after a critic update, with its scores of the real and fake batches:
+    augment.update(keras.ops.ones((8, 1)), keras.ops.zeros((8, 1)))
     augment.logs()  # {"augment_probability": p, "overfitting_signal": r_t}
     ```
     """
@@ -559,7 +559,11 @@ class AdaptiveAugment(_Augment):
 
     def logs(self) -> dict:
         """`{"augment_probability": p, "overfitting_signal": r_t}`, scalar tensors."""
-        return {"augment_probability": self.probability.value, "overfitting_signal": self.overfitting_signal.value}
+        # Copies: on PyTorch a variable's value is the live parameter itself.
+        return {
+            "augment_probability": ops.copy(self.probability.value),
+            "overfitting_signal": ops.copy(self.overfitting_signal.value),
+        }
 
     def get_config(self):
         config = super().get_config()
