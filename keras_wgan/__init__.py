@@ -6,6 +6,8 @@ from keras_wgan import lipschitz
 from keras_wgan import losses
 from keras_wgan import schedules
 from keras_wgan.adversarial import AdversarialModel
+from keras_wgan.augment import AdaptiveAugment
+from keras_wgan.augment import DiffAugment
 from keras_wgan.constraints import WeightClip
 from keras_wgan.ema import GeneratorEMA
 from keras_wgan.gan import GAN
@@ -35,6 +37,8 @@ __all__ = [
     "WGAN",
     "GAN",
     "AdversarialModel",
+    "AdaptiveAugment",
+    "DiffAugment",
     "WeightClip",
     "GeneratorEMA",
     "CriticSchedule",
