@@ -13,6 +13,7 @@ from keras_wgan import lipschitz as lipschitz_methods
 from keras_wgan import losses
 from keras_wgan import optimizers
 from keras_wgan import schedules
+from keras_wgan.augment import Augmentation
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
 from keras_wgan._networks import has_layer
@@ -94,11 +95,9 @@ class AdversarialModel(Trainer):
             )
         self.unroll_critic_loop = unroll_critic_loop
         self.ema = ema_module.get(ema)
-        if augment is not None and not (
-            isinstance(augment, keras.layers.Layer) and hasattr(augment, "update") and hasattr(augment, "logs")
-        ):
+        if augment is not None and not isinstance(augment, Augmentation):
             raise TypeError(
-                "`augment` must be None or a keras_wgan.augment layer (DiffAugment, AdaptiveAugment). "
+                "`augment` must be None or a keras_wgan.augment.Augmentation (DiffAugment, AdaptiveAugment). "
                 f"Received: augment={augment!r}"
             )
         self.augment = augment

@@ -87,8 +87,27 @@ def _reflect(index, size: int):
     return (size - 1) - ops.abs((size - 1) - index)
 
 
-class _Augment(keras.layers.Layer):
-    """What both augmentations share: `call = apply(draw(...))`, the seed."""
+class Augmentation(keras.layers.Layer):
+    """The base of the augmentations a WGAN applies to every critic input
+    (`WGAN(..., augment=...)`): `call = apply(draw(...))`, the seed, and
+    the two methods the model calls inside its compiled step, `update`
+    (after each critic update, with its scores) and `logs` (scalars for the
+    step's logs). A new augmentation subclasses it and defines `draw` and
+    `apply`, in `keras.ops`.
+
+    Example:
+
+    ```python
+    class Flip(Augmentation):
+        def draw(self, batch_size, image_shape, seed):
+            return {"flip": keras.random.uniform((batch_size, 1, 1, 1), seed=seed) < 0.5}
+
+        def apply(self, images, params):
+            return ops.where(params["flip"], ops.flip(images, axis=2), images)
+
+    wgan = WGAN(generator, critic, latent_dim=100, lipschitz="gp", augment=Flip())
+    ```
+    """
 
     _LAYER = "augment"
 
@@ -134,7 +153,7 @@ class _Augment(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
-class DiffAugment(_Augment):
+class DiffAugment(Augmentation):
     """Differentiable augmentation (Zhao et al. 2020, "Differentiable
     Augmentation for Data-Efficient GAN Training").
 
@@ -295,7 +314,7 @@ class DiffAugment(_Augment):
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
-class AdaptiveAugment(_Augment):
+class AdaptiveAugment(Augmentation):
     """Adaptive discriminator augmentation (ADA; Karras et al. 2020,
     "Training Generative Adversarial Networks with Limited Data").
 

@@ -227,8 +227,7 @@ def _resolve_additions(c: Config, toy: bool) -> None:
         if not 0 < c.ada_target < 1:
             raise ValueError(f"--ada_target must be in (0, 1). Received: --ada_target={c.ada_target}.")
     if c.augment != "none":
-        c.augment_policy = _default(c.augment_policy, augment_layer(c).policy)
-        augment_layer(c)  # checks the policy
+        c.augment_policy = augment_layer(c).policy  # the default's, or the one given (checked, normalized)
     if c.num_classes is not None:
         if toy:
             raise ValueError(f"--num_classes makes a conditional model of labelled images; {c.dataset!r} is 2-D toy data.")
@@ -243,6 +242,8 @@ def _resolve_additions(c: Config, toy: bool) -> None:
 
 def augment_layer(config: Config):
     """The augmentation layer of a configuration, or None."""
+    if config.augment == "none":
+        return None
     from keras_wgan import augment
 
     policy = {} if config.augment_policy is None else {"policy": config.augment_policy}
