@@ -2,6 +2,7 @@
 what a user who trains on their own images sees."""
 
 import json
+import types
 import os
 
 import numpy as np
@@ -161,3 +162,29 @@ def test_inception_features_offline_fail_before_training_saying_where_to_put_the
     assert inception.cached_weights_path() == place
     assert evaluate_module.choose_features(EvaluationSettings(), digits) == "inception"
 
+
+
+def test_a_conditional_models_class_accuracy():
+    class ConstantImages:
+        """A conditional 'model': class c gives images of value c / 10, the last class's wrong."""
+
+        num_classes = 3
+
+        def generate(self, n, seed=None, labels=None):
+            labels = np.random.default_rng(seed).integers(0, 3, n) if labels is None else np.asarray(labels)
+            values = np.where(labels == 2, 0, labels) / 10.0
+            return np.zeros((n, 2, 2, 1), "float32") + values[:, None, None, None].astype("float32")
+
+    class Thresholds(metrics.FeatureExtractor):
+        def predict_classes(self, images):
+            return np.rint(images.reshape(len(images), -1).mean(axis=1) * 10).astype(int)
+
+    extractor = Thresholds(lambda x: x.reshape(len(x), -1), name="thresholds")
+    reference = metrics.statistics_of(np.random.default_rng(0).normal(size=(16, 2, 2, 1)).astype("float32"), extractor)
+    evaluator = metrics.ImageEvaluator(reference, extractor, metrics=["kid"], num_samples=9, batch_size=4,
+                                       kid_subsets=2, kid_subset_size=4)
+    record = evaluator(ConstantImages())
+    assert record["class_accuracy/thresholds"] == pytest.approx(6 / 9)  # classes 0 and 1 right, 2 wrong
+    assert "class_accuracy/thresholds" not in metrics.ImageEvaluator(
+        reference, extractor, metrics=["kid"], num_samples=9, kid_subsets=2, kid_subset_size=4
+    )(types.SimpleNamespace(generate=ConstantImages().generate))

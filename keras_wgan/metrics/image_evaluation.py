@@ -35,7 +35,12 @@ class ImageEvaluator:
     - `is/<name>` and `is_std/<name>`: the Inception Score over 10 splits
       (needs an extractor with logits);
     - `precision/<name>` and `recall/<name>`: Kynkäänniemi et al. (2019)
-      with `k = pr_k` neighbours.
+      with `k = pr_k` neighbours;
+    - `class_accuracy/<name>`, for a conditional model (`num_classes`)
+      and an extractor that classifies (`ClassifierExtractor`): the
+      fraction of `num_samples` images, generated for the classes 0, 1,
+      ... in turn, that the classifier assigns to the class they were
+      generated for.
 
     Args:
         reference: The reference set's `FeatureStatistics`, computed with
@@ -122,7 +127,13 @@ class ImageEvaluator:
     def __call__(self, model) -> dict:
         """`{metric/<extractor name>: value}` for the model's generator."""
         fake = self.generated_statistics(model)
-        return self.from_statistics(fake)
+        record = self.from_statistics(fake)
+        num_classes = getattr(model, "num_classes", None)
+        if num_classes is not None and hasattr(self.extractor, "predict_classes"):
+            record[f"class_accuracy/{self.extractor.name}"] = class_accuracy(
+                model, self.extractor, self.num_samples, seed=self.seed, batch_size=self.batch_size
+            )
+        return record
 
     def from_statistics(self, fake) -> dict:
         """The metrics of generated images' statistics `fake`."""
@@ -144,6 +155,26 @@ class ImageEvaluator:
             )
             record[f"precision/{name}"], record[f"recall/{name}"] = precision, recall
         return {key: _number(value) for key, value in record.items()}
+
+
+def class_accuracy(model, extractor, num_samples: int, seed=0, batch_size: int = 250) -> float:
+    """The fraction of a conditional model's images, `num_samples`
+    generated for the classes `0, 1, ..., num_classes - 1, 0, ...` in turn,
+    that `extractor.predict_classes` assigns to their class.
+
+    Example:
+
+    ```python
+    class_accuracy(conditional_wgan, ClassifierExtractor(classifier), 1000)  # 0.97
+    ```
+    """
+    labels = np.arange(num_samples) % model.num_classes
+    correct = 0
+    for start in range(0, num_samples, batch_size):
+        chunk = labels[start : start + batch_size]
+        images = model.generate(len(chunk), seed=None if seed is None else seed + start, labels=chunk)
+        correct += int(np.sum(extractor.predict_classes(images) == chunk))
+    return correct / num_samples
 
 
 def _number(value):
