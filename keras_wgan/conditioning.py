@@ -68,7 +68,7 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
     Example:
 
     >>> layer = ClassConditionalBatchNormalization(num_classes=10)
-    >>> x = keras.random.normal((4, 8, 8, 16), seed=0)
+    >>> x = keras.ops.ones((4, 8, 8, 16))
     >>> y = layer([x, keras.ops.array([0, 3, 3, 9], "int32")], training=True)
     >>> tuple(y.shape), tuple(layer.gamma.shape)
     ((4, 8, 8, 16), (10, 16))
@@ -147,9 +147,9 @@ class ClassProjection(keras.layers.Layer):
     the critic `f(x, y) = psi(phi(x)) + embed(y) . phi(x)`, the form the
     paper derives from the log density ratio of a class-conditional model.
 
-    The table is named `embeddings`, as in `keras.layers.Embedding`, so that
-    `keras.layers.SpectralNormalization` can wrap the layer (as SNGAN
-    normalizes its class embedding).
+    The table is named `embeddings`, as in `keras.layers.Embedding`. (Keras's
+    `SpectralNormalization` wrapper takes one-input layers only, so it cannot
+    wrap this one as SNGAN normalizes its class embedding.)
 
     Args:
         num_classes: Number of classes; labels are ints in `[0, num_classes)`.
@@ -164,7 +164,7 @@ class ClassProjection(keras.layers.Layer):
     Example:
 
     >>> layer = ClassProjection(num_classes=10)
-    >>> features = keras.random.normal((4, 32), seed=0)
+    >>> features = keras.ops.ones((4, 32))
     >>> scores = layer([features, keras.ops.array([0, 3, 3, 9], "int32")])
     >>> tuple(scores.shape), tuple(layer.embeddings.shape)
     ((4, 1), (10, 32))
