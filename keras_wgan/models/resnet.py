@@ -156,10 +156,10 @@ def resnet_generator(
 
     Example:
 
-    >>> generator = resnet_generator(image_size=16, latent_dim=8, channels=1, filters=8)
+    >>> generator = resnet_generator(image_size=16, latent_dim=8, channels=3, filters=8)
     >>> generator.output_shape
-    (None, 16, 16, 1)
-    >>> conditional = resnet_generator(16, 8, channels=1, filters=8, num_classes=10)
+    (None, 16, 16, 3)
+    >>> conditional = resnet_generator(16, 8, channels=3, filters=8, num_classes=10)
     >>> [tuple(x.shape) for x in conditional.inputs]
     [(None, 8), (None,)]
     """
@@ -226,7 +226,7 @@ def resnet_critic(
 
     Example:
 
-    >>> critic = resnet_critic(image_size=16, channels=1, filters=8)
+    >>> critic = resnet_critic(image_size=16, channels=3, filters=8)
     >>> critic.output_shape
     (None, 1)
     """
