@@ -116,9 +116,8 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
             self.moving_mean.assign(
                 ops.cast(m * self.moving_mean + (1.0 - m) * mean, self.moving_mean.dtype)
             )
-            self.moving_variance.assign(
-                ops.cast(m * self.moving_variance + (1.0 - m) * variance, self.moving_variance.dtype)
-            )
+            moving_variance = m * self.moving_variance + (1.0 - m) * variance
+            self.moving_variance.assign(ops.cast(moving_variance, self.moving_variance.dtype))
         else:
             mean = ops.cast(self.moving_mean, x.dtype)
             variance = ops.cast(self.moving_variance, x.dtype)

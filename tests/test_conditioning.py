@@ -28,7 +28,8 @@ def _randomize_ccbn(layer, rng):
     layer.beta.assign(rng.normal(size=(NUM_CLASSES, channels)).astype("float32"))
     layer.moving_mean.assign(rng.normal(size=channels).astype("float32"))
     layer.moving_variance.assign(rng.uniform(0.5, 2.0, channels).astype("float32"))
-    return [to_numpy(v) for v in (layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance)]
+    variables = (layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance)
+    return [to_numpy(v) for v in variables]
 
 
 def _reference_ccbn(x, labels, gamma, beta, mean, var, epsilon=1e-5):
