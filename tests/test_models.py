@@ -138,6 +138,7 @@ def test_dcgan_defaults_are_the_papers():
             "filters": 64,
             "extra_layers": 0,
             "batch_norm": True,
+            "num_classes": None,
             "seed": None,
             "name": build.__name__,
         }
@@ -305,6 +306,89 @@ def test_dcgan_rejects_bad_arguments():
 def test_dcgan_rejects_bad_latent_dim():
     with pytest.raises(ValueError, match=r"`latent_dim` must be >= 1. Received: latent_dim=0"):
         dcgan_generator(16, latent_dim=0)
+
+
+# ------------------------------------------------------ conditional DCGAN
+
+CLASSES = 5
+LABELS = np.array([3, 0], "int32")
+
+
+def test_dcgan_conditional_generator_concatenates_a_label_embedding():
+    generator = dcgan_generator(16, LATENT, 1, filters=FILTERS, num_classes=CLASSES, seed=0)
+    assert [tuple(x.shape) for x in generator.inputs] == [(None, LATENT), (None,)]
+    assert generator.inputs[1].dtype == "int32"
+    table = to_numpy(generator.get_layer("label_embedding").embeddings)
+    assert table.shape == (CLASSES, LATENT)  # latent_dim dimensions, N(0, 1)
+    z = np.random.default_rng(0).normal(size=(BATCH, LATENT)).astype("float32")
+    joined = keras.Model(generator.inputs, generator.get_layer("latent_and_label").output)
+    np.testing.assert_array_equal(
+        to_numpy(joined([z, LABELS])), np.concatenate([z, table[LABELS]], axis=1)
+    )
+    # The first transposed convolution reads both: 2 * latent_dim inputs.
+    assert tuple(generator.get_layer("initial_conv").kernel.shape)[-1] == 2 * LATENT
+    _randomize(generator, np.random.default_rng(1))
+    images = to_numpy(generator([z, LABELS], training=False))
+    assert images.shape == (BATCH, 16, 16, 1)
+    other = to_numpy(generator([z, (LABELS + 1) % CLASSES], training=False))
+    assert np.abs(other - images).mean() > 1e-3
+
+
+def test_dcgan_projection_critic_is_the_unconditional_one_plus_embed_dot_features():
+    """f(x, y) = f(x) + embed[y] . flatten(h): f(x) the unconditional critic
+    with the same weights, h the last 4x4 feature map read from a sub-model."""
+    image_size, channels, extra, batch_norm = CONFIGS[32]
+    kwargs = dict(filters=FILTERS, extra_layers=extra, seed=3)
+    unconditional = dcgan_critic(image_size, channels, **kwargs)
+    critic = dcgan_critic(image_size, channels, num_classes=CLASSES, **kwargs)
+    assert len(unconditional.inputs) == 1
+    assert [tuple(x.shape) for x in critic.inputs] == [(None, 32, 32, channels), (None,)]
+    # The same seed, the same kernels (the projection draws after the others).
+    for layer in convs(unconditional):
+        np.testing.assert_array_equal(
+            to_numpy(layer.kernel), to_numpy(critic.get_layer(layer.name).kernel)
+        )
+    _randomize(unconditional, np.random.default_rng(4))
+    _randomize(critic, np.random.default_rng(4))  # the same draws: the same layers
+    images = np.random.default_rng(1).uniform(-1, 1, (BATCH, 32, 32, channels)).astype("float32")
+    table = np.random.default_rng(2).normal(size=(CLASSES, 16 * 4 * FILTERS)).astype("float32")
+    critic.get_layer("projection").embeddings.assign(table)
+    scores = to_numpy(critic([images, LABELS], training=False))
+    h = to_numpy(keras.Model(critic.inputs[0], critic.get_layer("features").output)(images))
+    assert h.shape == (BATCH, 4 * 4 * 4 * FILTERS)  # flatten of the 4x4 map
+    expected = to_numpy(unconditional(images, training=False))[:, 0] + np.einsum(
+        "bj,bj->b", table[LABELS].astype("float64"), h
+    )
+    np.testing.assert_allclose(scores[:, 0], expected, rtol=1e-4, atol=1e-4)
+    other = to_numpy(critic([images, (LABELS + 1) % CLASSES], training=False))
+    assert np.abs(other - scores).min() > 1e-3
+
+
+@pytest.mark.parametrize("which", ["generator", "critic"])
+def test_dcgan_conditional_save_and_load(which, tmp_path):
+    rng = np.random.default_rng(0)
+    if which == "generator":
+        model = dcgan_generator(16, LATENT, 1, filters=FILTERS, num_classes=CLASSES)
+        inputs = [rng.normal(size=(BATCH, LATENT)).astype("float32"), LABELS]
+    else:
+        model = dcgan_critic(16, 1, filters=FILTERS, num_classes=CLASSES)
+        inputs = [rng.uniform(-1, 1, (BATCH, 16, 16, 1)).astype("float32"), LABELS]
+    _randomize(model, rng)
+    expected = to_numpy(model(inputs, training=False))
+    path = str(tmp_path / f"{which}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(to_numpy(loaded(inputs, training=False)), expected)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+
+
+def test_dcgan_rejects_bad_num_classes():
+    for build in (dcgan_generator, dcgan_critic):
+        match = r"`num_classes` must be >= 1. Received: num_classes=0$"
+        with pytest.raises(ValueError, match=match):
+            build(16, num_classes=0)
+        with pytest.raises(TypeError, match=r"`num_classes` must be an integer >= 1"):
+            build(16, num_classes=True)
 
 
 # -------------------------------------------------------------------- MLP

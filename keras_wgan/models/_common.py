@@ -54,5 +54,15 @@ def as_shape(name: str, value) -> tuple:
     return tuple(int(d) for d in shape)
 
 
+def check_num_classes(num_classes) -> int | None:
+    """None (an unconditional network) or an int >= 1."""
+    return None if num_classes is None else check_int("num_classes", num_classes, 1)
+
+
+def labels_input() -> keras.KerasTensor:
+    """The labels input of every conditional network: ints of shape `(batch,)`."""
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
 def normal(mean: float, stddev: float, seeds: Seeds) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=mean, stddev=stddev, seed=seeds())

@@ -7,14 +7,23 @@ reference, no convolution has a bias, kernels start from N(0, 0.02) and
 batch normalization scales from N(1, 0.02) with zero offsets. Batch
 normalization uses PyTorch's defaults (momentum 0.1, i.e. Keras
 `momentum=0.9`, and epsilon 1e-5).
+
+With `num_classes`, both networks also take int labels of shape `(batch,)`
+(a second input named "labels"): the generator concatenates a learned
+embedding of the label to the latent vector, and the critic is a projection
+critic (Miyato & Koyama 2018). With `num_classes=None` (the default) they are
+the reference's networks, layer for layer.
 """
 
 import keras
 from keras import layers
 
-from keras_wgan.models._common import Seeds, check_bool, check_int, is_int, normal
+from keras_wgan.conditioning import ClassProjection
+from keras_wgan.models._common import Seeds, check_bool, check_int, check_num_classes, is_int
+from keras_wgan.models._common import labels_input, normal
 
 _CONV_STDDEV = 0.02
+
 
 
 def _check_image_size(image_size) -> int:
@@ -70,6 +79,7 @@ def dcgan_generator(
     filters: int = 64,
     extra_layers: int = 0,
     batch_norm: bool = True,
+    num_classes: int | None = None,
     seed: int | None = None,
     name: str = "dcgan_generator",
 ) -> keras.Model:
@@ -86,6 +96,13 @@ def dcgan_generator(
     `DCGAN_G_nobn`) and ReLU. That is `log2(image_size / 4) + 1` transposed
     convolutions in all.
 
+    With `num_classes`, the model takes `[latent, labels]` and feeds the
+    first layer the latent vector concatenated with an embedding of the
+    label (a `keras.layers.Embedding` named "label_embedding", of
+    `latent_dim` dimensions drawn from N(0, 1)): the label enters with as
+    many inputs, on the same scale, as the noise, so that neither dominates
+    the first layer at initialization.
+
     Args:
         image_size: Height and width of the images, a power of two >= 16.
         latent_dim: Size of the latent vectors the model takes,
@@ -97,12 +114,15 @@ def dcgan_generator(
         extra_layers: Number of extra 3x3 convolution blocks before the last
             layer (the reference's `n_extra_layers`).
         batch_norm: Whether to use batch normalization.
+        num_classes: Number of classes of a conditional generator, or None
+            for an unconditional one.
         seed: Seed of the weight initializers, or None to draw from Keras's
             global seed.
         name: Name of the model.
 
     Returns:
-        A Functional `keras.Model` from `(batch, latent_dim)` to
+        A Functional `keras.Model` from `(batch, latent_dim)` (and, with
+        `num_classes`, int labels of shape `(batch,)`) to
         `(batch, image_size, image_size, channels)`.
 
     Example:
@@ -110,6 +130,10 @@ def dcgan_generator(
     >>> generator = dcgan_generator(image_size=16, latent_dim=8, channels=1, filters=8)
     >>> generator.output_shape
     (None, 16, 16, 1)
+    >>> conditional = dcgan_generator(16, 8, channels=1, filters=8, num_classes=10)
+    >>> images = conditional([keras.random.normal((2, 8)), keras.ops.array([3, 7], "int32")])
+    >>> tuple(images.shape)
+    (2, 16, 16, 1)
     """
     image_size = _check_image_size(image_size)
     latent_dim = check_int("latent_dim", latent_dim, 1)
@@ -117,10 +141,22 @@ def dcgan_generator(
     filters = check_int("filters", filters, 1)
     extra_layers = check_int("extra_layers", extra_layers, 0)
     batch_norm = check_bool("batch_norm", batch_norm)
+    num_classes = check_num_classes(num_classes)
     seeds = Seeds(seed)
 
     z = keras.Input((latent_dim,), name="latent")
-    x = layers.Reshape((1, 1, latent_dim), name="latent_as_image")(z)
+    inputs, x = z, z
+    if num_classes is not None:
+        labels = labels_input()
+        embedded = layers.Embedding(
+            num_classes,
+            latent_dim,
+            embeddings_initializer=normal(0.0, 1.0, seeds),
+            name="label_embedding",
+        )(labels)
+        x = layers.Concatenate(name="latent_and_label")([z, embedded])
+        inputs = [z, labels]
+    x = layers.Reshape((1, 1, x.shape[-1]), name="latent_as_image")(x)
     width = filters * image_size // 8
     x = _block(
         x,
@@ -143,7 +179,7 @@ def dcgan_generator(
         x = _block(x, conv, f"extra_{index}", batch_norm, "relu", seeds)
     x = _conv(channels, 4, 2, "same", "final_conv", seeds, transpose=True)(x)
     images = layers.Activation("tanh", name="tanh")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def dcgan_critic(
@@ -152,6 +188,7 @@ def dcgan_critic(
     filters: int = 64,
     extra_layers: int = 0,
     batch_norm: bool = True,
+    num_classes: int | None = None,
     seed: int | None = None,
     name: str = "dcgan_critic",
 ) -> keras.Model:
@@ -169,6 +206,14 @@ def dcgan_critic(
     The reference critic returns the mean score over the batch; this one
     returns each sample's score, which is what `keras_wgan.WGAN` expects.
 
+    With `num_classes`, the model takes `[images, labels]` and is a
+    projection critic (Miyato & Koyama 2018): with `h` the last 4x4 feature
+    map, `f(x, y) = final_conv(h) + embed[y] . flatten(h)` (a
+    `ClassProjection` layer named "projection", its table drawn from
+    N(0, 0.02) as the kernels). The final 4x4 'valid' convolution is itself a
+    dot product with `flatten(h)`, so the class's embedding acts as a
+    per-class correction of the final kernel.
+
     Args:
         image_size: Height and width of the images, a power of two >= 16.
         channels: Channels of the images.
@@ -176,25 +221,32 @@ def dcgan_critic(
         extra_layers: Number of extra 3x3 convolution blocks after the first
             layer (the reference's `n_extra_layers`).
         batch_norm: Whether to use batch normalization.
+        num_classes: Number of classes of a conditional (projection) critic,
+            or None for an unconditional one.
         seed: Seed of the weight initializers, or None to draw from Keras's
             global seed.
         name: Name of the model.
 
     Returns:
         A Functional `keras.Model` from
-        `(batch, image_size, image_size, channels)` to `(batch, 1)`.
+        `(batch, image_size, image_size, channels)` (and, with `num_classes`,
+        int labels of shape `(batch,)`) to `(batch, 1)`.
 
     Example:
 
     >>> critic = dcgan_critic(image_size=16, channels=1, filters=8)
     >>> critic.output_shape
     (None, 1)
+    >>> conditional = dcgan_critic(image_size=16, channels=1, filters=8, num_classes=10)
+    >>> [tuple(x.shape) for x in conditional.inputs]
+    [(None, 16, 16, 1), (None,)]
     """
     image_size = _check_image_size(image_size)
     channels = check_int("channels", channels, 1)
     filters = check_int("filters", filters, 1)
     extra_layers = check_int("extra_layers", extra_layers, 0)
     batch_norm = check_bool("batch_norm", batch_norm)
+    num_classes = check_num_classes(num_classes)
     seeds = Seeds(seed)
 
     images = keras.Input((image_size, image_size, channels), name="images")
@@ -212,6 +264,14 @@ def dcgan_critic(
         conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds)
         x = _block(x, conv, f"pyramid_{index}", batch_norm, "leaky_relu", seeds)
         size, index = size // 2, index + 1
-    x = _conv(1, 4, 1, "valid", "final_conv", seeds)(x)
+    features = x
+    x = _conv(1, 4, 1, "valid", "final_conv", seeds)(features)
     scores = layers.Flatten(name="score")(x)
-    return keras.Model(images, scores, name=name)
+    if num_classes is None:
+        return keras.Model(images, scores, name=name)
+    labels = labels_input()
+    projection = ClassProjection(
+        num_classes, embeddings_initializer=normal(0.0, _CONV_STDDEV, seeds), name="projection"
+    )([layers.Flatten(name="features")(features), labels])
+    scores = layers.Add(name="score_with_projection")([scores, projection])
+    return keras.Model([images, labels], scores, name=name)
