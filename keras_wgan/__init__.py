@@ -1,6 +1,7 @@
 """keras_wgan: the Wasserstein GAN of Arjovsky, Chintala and Bottou (2017) in
 Keras 3, on the TensorFlow, JAX and PyTorch backends."""
 
+from keras_wgan import conditioning  # registers the conditional layers, so that saved models load
 from keras_wgan import ema
 from keras_wgan import lipschitz
 from keras_wgan import losses

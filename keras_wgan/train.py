@@ -621,16 +621,26 @@ def _train(config, workdir, verbose):
             return json.load(f)  # finished earlier: nothing lost, nothing redone
 
     toy = toy2d.is_toy_name(config.dataset)
-    dataset = data_sources.load(
-        config.dataset,
-        image_size=config.image_size,
-        batch_size=config.batch_size,
-        n_critic=_n_critic(config),
-        seed=config.seed,
-        repeat=True,
-        require_multiple_of=16 if config.architecture in ("dcgan", "resnet") else None,
-        **({} if config.num_classes is None else {"labels": True, "num_classes": config.num_classes}),
-    )
+    try:
+        dataset = data_sources.load(
+            config.dataset,
+            image_size=config.image_size,
+            batch_size=config.batch_size,
+            n_critic=_n_critic(config),
+            seed=config.seed,
+            repeat=True,
+            require_multiple_of=16 if config.architecture in ("dcgan", "resnet") else None,
+            **({} if config.num_classes is None else {"labels": True, "num_classes": config.num_classes}),
+        )
+    except ValueError as error:
+        if config.num_classes is None:
+            raise
+        # The data layer's words for its arguments, in the command line's.
+        message = str(error).replace("labels=True, but", f"--num_classes={config.num_classes} needs labelled data, but")
+        message = message.replace("Pass num_classes=", "Pass --num_classes=").replace(
+            ", or leave it None to take the data's count", "").replace(
+            ", pass label_key=..., or pass the labels themselves (labels=array)", "")
+        raise ValueError(message) from None
     spec = dataset.element_spec
     sample_shape = tuple((spec[0] if isinstance(spec, tuple) else spec).shape[1:])
     # Before anything is written: weights, labels or samples missing for

@@ -76,6 +76,13 @@ def npz(tmp, nan):
     return str(tmp / "images.npz")
 
 
+def labelled_npz(tmp, top=5):
+    """8 images with labels 0..top (top the largest)."""
+    labels = np.minimum(np.arange(8), top)
+    np.savez(tmp / "labelled.npz", images=np.zeros((8, 16, 16), np.uint8), labels=labels)
+    return str(tmp / "labelled.npz")
+
+
 def offline(monkeypatch):
     """No network, on any machine: every DNS lookup fails, as offline."""
     def getaddrinfo(host, *args, **kwargs):
@@ -177,6 +184,42 @@ CASES = {
         lambda t, m: TOY + [f"--workdir={t / 'images.npz' / 'run'}"] if npz(t, False) else None,
         "error: --workdir='{t}/images.npz/run' is not a folder this run can write to: Not a "
         "directory. Pass a writable folder (it is created if missing).", [], None),
+    "labels out of range": (
+        lambda t, m: IMAGES + [f"--dataset={labelled_npz(t)}", "--num_classes=3"],
+        "error: Expected labels in [0, num_classes=3). Received: '{t}/labelled.npz' has labels up to 5. "
+        "Pass --num_classes=6 or more.", [], lambda t: IMAGES + [f"--dataset={labelled_npz(t)}", "--num_classes=6", "--eval_metrics=none"]),
+    "num_classes on data without labels": (
+        lambda t, m: IMAGES + [f"--dataset={npz(t, nan=False)}", "--num_classes=3"],
+        "error: --num_classes=3 needs labelled data, but '{t}/images.npz' holds no labels: none of its "
+        "arrays ['images'] is named 'labels' or 'label' or 'y' or 'y_train'. Save them under one of these "
+        "names (np.savez(path, images=..., labels=...)).", [], lambda t: IMAGES + [f"--dataset={labelled_npz(t, top=2)}", "--num_classes=3", "--eval_metrics=none"]),
+    "num_classes with the MLP": (
+        lambda t, m: IMAGES + [f"--dataset={labelled_npz(t)}", "--num_classes=6", "--architecture=mlp"],
+        "error: --num_classes needs --architecture=dcgan or resnet (the conditional networks). "
+        "Received: --architecture=mlp.", [], None),
+    "augment on 2-D data": (
+        lambda t, m: TOY + ["--augment=ada"],
+        "error: --augment=ada augments images; '8gaussians' is 2-D toy data.", [], lambda t: TOY),
+    "ada_target without ada": (
+        lambda t, m: IMAGES + [f"--dataset={npz(t, nan=False)}", "--augment=diffaugment", "--ada_target=0.5"],
+        "error: --ada_target applies to --augment=ada. Received: --augment=diffaugment.", [],
+        lambda t: IMAGES + [f"--dataset={npz(t, nan=False)}", "--augment=ada", "--ada_target=0.5"]),
+    "unknown augmentation": (
+        lambda t, m: IMAGES + [f"--dataset={npz(t, nan=False)}", "--augment=diffaugment",
+                               "--augment_policy=color,blur"],
+        "error: DiffAugment: unknown augmentation 'blur' in policy='color,blur'; valid names "
+        "(comma-separated): 'color', 'translation', 'cutout'.", [], None),
+    "ema_rampup without ema_decay": (
+        lambda t, m: TOY + ["--ema_rampup=0.05"],
+        "error: --ema_rampup needs --ema_decay (the average is off without it). Received: --ema_rampup=0.05.",
+        [], lambda t: TOY + ["--ema_rampup=0.05", "--ema_decay=0.9"]),
+    "ema_decay 1": (
+        lambda t, m: TOY + ["--ema_decay=1"],
+        "error: --ema_decay must be in [0, 1). Received: --ema_decay=1.0.", [], None),
+    "conditional ResNet, EMA and ADA": (
+        lambda t, m: IMAGES + [f"--dataset={labelled_npz(t)}", "--num_classes=6", "--architecture=resnet",
+                               "--ema_decay=0.9", "--ema_rampup=0.05", "--augment=ada", "--eval_metrics=none"],
+        TRAINING, [], None),
     "workdir is a file": (
         lambda t, m: TOY + [f"--workdir={npz(t, False)}"],
         "error: --workdir='{t}/images.npz' is not a folder this run can write to: File exists. "
