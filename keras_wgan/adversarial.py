@@ -679,6 +679,13 @@ class AdversarialModel(Trainer):
             logs.update(self.augment.logs())
         return logs
 
+    @property
+    def instantaneous_logs(self) -> tuple:
+        """The names in the step's logs that are values of the model's
+        state as the step leaves it (the augmentation's), not running means
+        over the epoch like the metrics."""
+        return () if self.augment is None else tuple(self.augment.logs())
+
     def evaluate(self, *args, **kwargs):
         """`keras.Model.evaluate`, on the same evaluation noise every call
         (validation during `fit` included): the numbers depend only on the

@@ -129,3 +129,22 @@ def test_bad_augment_is_refused():
     generator, critic, _ = _networks()
     with pytest.raises(TypeError, match=r"`augment` must be None or a keras_wgan.augment.Augmentation .* Received: augment='ada'"):
         WGAN(generator, critic, latent_dim=2, augment="ada")
+
+
+def test_tensorboard_shows_the_probability_at_each_iteration(tmp_path):
+    from keras_wgan.callbacks import Monitor
+    from tests.test_evaluate import event_scalars
+
+    generator, critic, _ = _networks()
+    ada = AdaptiveAugment(policy="xflip,translation", interval=1, speed=10 * BATCH)
+    model = _frozen(WGAN(generator, critic, latent_dim=2, n_critic=1, lipschitz="none", augment=ada, seed=0))
+    monitor = Monitor(str(tmp_path), every_n_iterations=1, image_every_n_iterations=None,
+                      diagnostics_every_n_iterations=None)
+    # Two epochs of two steps: the value is the state after each step, not
+    # a mean (0.1 per critic update, here one per generator iteration).
+    model.fit(_reals(2, 1), batch_size=BATCH, epochs=2, verbose=0, callbacks=[monitor])
+    points = event_scalars(os.path.join(tmp_path, "train"))["augment_probability"]
+    assert [step for step, _ in points] == [1, 2, 3, 4]
+    np.testing.assert_allclose([value for _, value in points], [0.1, 0.2, 0.3, 0.4], atol=1e-6)
+    signal = event_scalars(os.path.join(tmp_path, "train"))["overfitting_signal"]
+    np.testing.assert_allclose([value for _, value in signal], [1.0] * 4)

@@ -34,18 +34,28 @@ class WindowMeans:
         self._taken = {
             name: (taken_total - total, taken_count - count)
             for name, (total, count) in self._latest.items()
+            if count is not None
             for taken_total, taken_count in [self._taken.get(name, (0.0, 0))]
         }
         self._latest = {}
 
-    def update(self, logs, clock):
+    def update(self, logs, clock, instantaneous=()):
+        """Reads a batch's `logs`; the names in `instantaneous` are values
+        of the model's state (adaptive augmentation's probability), not
+        running means: their latest value is what `take()` gives."""
         for name, value in (logs or {}).items():
+            if name in instantaneous:
+                self._latest[name] = (float(value), None)
+                continue
             count = clock.epoch_generator_iterations if name in _PER_GENERATOR_ITERATION else clock.epoch_critic_iterations
             self._latest[name] = (float(value) * count, count)
 
     def take(self):
         means = {}
         for name, (total, count) in self._latest.items():
+            if count is None:  # an instantaneous value
+                means[name] = total
+                continue
             taken_total, taken_count = self._taken.get(name, (0.0, 0))
             if count > taken_count:
                 means[name] = (total - taken_total) / (count - taken_count)

@@ -190,7 +190,7 @@ class Monitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         iteration = self._clock.after(batch + 1).generator_iterations
-        self._means.update(logs, self._clock)
+        self._means.update(logs, self._clock, getattr(self.model, "instantaneous_logs", ()))
         due = [kind for kind, every in self.every.items()
                if every is not None and iteration // every > self._last[kind] // every]
         if due:
