@@ -151,3 +151,30 @@ def test_errors():
     with pytest.raises(ValueError, match=r"has no averaged generator \(ema=None\)"):
         model.generate(2, averaged=True)
     assert _wgan(0.99).ema == GeneratorEMA(0.99)
+
+
+def test_the_average_and_the_augmentation_state_travel_in_a_checkpoint(tmp_path):
+    """`keras.callbacks.BackupAndRestore` (the training program's resume)
+    saves and loads the model's weights file: the average and ADA's state
+    are in it."""
+    from keras_wgan import AdaptiveAugment
+
+    def model_with_ada():
+        generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16), keras.layers.Reshape((4, 4, 1))])
+        critic = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+        model = WGAN(generator, critic, latent_dim=4, n_critic=1, seed=0, lipschitz="gp",
+                     ema=GeneratorEMA(0.5), augment=AdaptiveAugment(interval=1, speed=80))
+        model.compile()
+        return model
+
+    model = model_with_ada()
+    model.fit(np.ones((24, 4, 4, 1), "float32"), batch_size=BATCH, epochs=1, verbose=0)
+    path = os.path.join(tmp_path, "latest.weights.h5")
+    model.save_weights(path)
+    restored = model_with_ada()
+    restored.load_weights(path)
+    for a, b in zip(_weights(restored.averaged_generator), _weights(model.averaged_generator)):
+        np.testing.assert_array_equal(a, b)
+    assert float(keras.ops.convert_to_numpy(model.augment.probability)) > 0  # it moved
+    for a, b in zip(restored.augment.weights, model.augment.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
