@@ -150,11 +150,40 @@ def run(name, quality, real_labels, subset, iterations, width, seed, log=print) 
     return record
 
 
+def workdir_of(record) -> str:
+    return os.path.join(common.out_dir(), "mnist", f"modern-{record['name']}-{record['key']}")
+
+
+def plot_samples(records, path) -> str | None:
+    """One row of 16 samples per run (seed 99; the conditional model's
+    classes 0..9 then 0..5), from the saved models; None if none is left."""
+    from keras_wgan.callbacks.sample_grid import image_grid
+
+    rows, names = [], []
+    for record in records:
+        model_path = os.path.join(workdir_of(record), "model.keras")
+        if not os.path.exists(model_path):
+            continue
+        model = keras.saving.load_model(model_path)
+        labels = None if model.num_classes is None else np.arange(16) % model.num_classes
+        rows.append(model.generate(16, seed=99, labels=labels))
+        names.append(record["name"])
+    if not rows:
+        return None
+    plt = common.pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 0.4))
+    ax.imshow(image_grid(np.concatenate(rows), columns=16)[..., 0], cmap="gray")
+    ax.set_yticks([2 + 34 * i + 16 for i in range(len(rows))], names)
+    ax.set_xticks([])
+    common.save_figure(fig, path)
+    return path
+
+
 def _fid(entry):
     return f"{entry['fid']:.2f}" if entry else "n/a"
 
 
-def report(records, *, iterations, width, seed, accuracy) -> str:
+def report(records, *, iterations, width, seed, accuracy, figure=None) -> str:
     by_name = {r["name"]: r for r in records}
     rows = []
 
@@ -209,7 +238,7 @@ CPU (noisy). {"**Missing rows: " + ", ".join(missing) + ".**" if missing else ""
 
 One seed per row: differences of a few FID points between rows are within what another seed
 could give (the 3 seeds of `mnist_dcgan`'s WGAN-GP at 1,000 iterations spread ± 0.7).
-"""
+{"" if figure is None else chr(10) + "![16 samples of each run's final model](" + common.relative_to_report(figure) + ")" + chr(10)}"""
 
 
 def main(argv):
@@ -232,9 +261,10 @@ def main(argv):
     if REPORT.value:
         records = [r for r in common.read_jsonl(os.path.join(common.out_dir(), "modern_practice_runs.jsonl"))
                    if r["iterations"] == iterations and r["width"] == width and r["seed"] == SEED.value]
-        latest = {r["name"]: r for r in records}
-        path = common.write_section("modern_practice", report(list(latest.values()), iterations=iterations,
-                                                              width=width, seed=SEED.value, accuracy=accuracy))
+        latest = [r for name in RUNS for r in [{r["name"]: r for r in records}.get(name)] if r]
+        figure = plot_samples(latest, common.figure_path("modern_practice_samples.png"))
+        path = common.write_section("modern_practice", report(latest, iterations=iterations, width=width,
+                                                              seed=SEED.value, accuracy=accuracy, figure=figure))
         print(f"Report: {path} ({time.time() - start:.0f} s)")
 
 
