@@ -154,7 +154,7 @@ def workdir_of(record) -> str:
     return os.path.join(common.out_dir(), "mnist", f"modern-{record['name']}-{record['key']}")
 
 
-def plot_samples(records, path) -> str | None:
+def plot_samples(records, path, iterations: int) -> str | None:
     """One row of 16 samples per run (seed 99; the conditional model's
     classes 0..9 then 0..5), from the saved models; None if none is left."""
     from keras_wgan.callbacks.sample_grid import image_grid
@@ -167,7 +167,8 @@ def plot_samples(records, path) -> str | None:
         model = keras.saving.load_model(model_path)
         labels = None if model.num_classes is None else np.arange(16) % model.num_classes
         rows.append(model.generate(16, seed=99, labels=labels))
-        names.append(record["name"])
+        longer = record["iterations"] != iterations
+        names.append(f"{record['name']} ({record['iterations']})" if longer else record["name"])
     if not rows:
         return None
     plt = common.pyplot()
@@ -183,7 +184,15 @@ def _fid(entry):
     return f"{entry['fid']:.2f}" if entry else "n/a"
 
 
-def report(records, *, iterations, width, seed, accuracy, figure=None) -> str:
+def _conditional_notes(record) -> str:
+    accuracy, fids = record["class_accuracy"], record["per_class_fid"]
+    return (f"class accuracy {np.mean(accuracy):.3f} (per class {min(accuracy):.2f}–{max(accuracy):.2f}); "
+            f"per-class FID {np.mean(fids):.1f} ({min(fids):.1f}–{max(fids):.1f})")
+
+
+def report(records, *, iterations, width, seed, accuracy, figure=None, longer=()) -> str:
+    """The section's Markdown from the run records (`longer`: conditional
+    runs at other budgets, reported below the table's rows)."""
     by_name = {r["name"]: r for r in records}
     rows = []
 
@@ -202,22 +211,22 @@ def report(records, *, iterations, width, seed, accuracy, figure=None) -> str:
             extra = ", ".join(f"final {k} {v:.2f}" for k, v in record["augment"].items())
         row(f"{SUBSET:,} digits", RUNS[name][0], record, record and record["raw"], extra)
     conditional = by_name.get("conditional")
-    extra = ""
-    if conditional:
-        extra = (f"class accuracy {np.mean(conditional['class_accuracy']):.3f} "
-                 f"(per class {min(conditional['class_accuracy']):.2f}–{max(conditional['class_accuracy']):.2f}); "
-                 f"per-class FID {np.mean(conditional['per_class_fid']):.1f} "
-                 f"({min(conditional['per_class_fid']):.1f}–{max(conditional['per_class_fid']):.1f})")
-    row("conditional", RUNS["conditional"][0], conditional, conditional and conditional["raw"], extra)
+    row("conditional", RUNS["conditional"][0], conditional, conditional and conditional["raw"],
+        _conditional_notes(conditional) if conditional else "")
     row("ResNet", RUNS["resnet"][0], by_name.get("resnet"), by_name.get("resnet") and by_name["resnet"]["raw"],
         "compare with 'EMA off' (the DCGAN, same settings)")
+    for record in longer:
+        row(f"conditional, {record['iterations']:,} iterations", RUNS["conditional"][0] + ", trained longer",
+            record, record["raw"], _conditional_notes(record))
     missing = [n for n in RUNS if n not in by_name]
     per_class = ""
-    if conditional:
+    conditionals = ([conditional] if conditional else []) + list(longer)
+    if conditionals:
         per_class = "\n\nThe conditional model, per class (classifier's accuracy on 1,000 digits generated for each class; FID of those against the real digits of the class):\n\n" + common.table(
-            ["class"] + [str(c) for c in range(10)],
-            [["accuracy"] + [f"{a:.3f}" for a in conditional["class_accuracy"]],
-             ["FID"] + [f"{f:.1f}" for f in conditional["per_class_fid"]]])
+            ["run", "", *[str(c) for c in range(10)]],
+            [row for r in conditionals for row in (
+                [f"{r['iterations']:,} iterations", "accuracy", *[f"{a:.3f}" for a in r["class_accuracy"]]],
+                ["", "FID", *[f"{f:.1f}" for f in r["per_class_fid"]]])])
     return f"""### Modern practice on MNIST: EMA, augmentation on 1,000 digits, a conditional model, the ResNet
 
 `KERAS_BACKEND=tensorflow OMP_NUM_THREADS=1 python -m experiments.modern_practice` — each row
@@ -260,11 +269,15 @@ def main(argv):
         run(name, quality, real_labels, subset, iterations, width, SEED.value)
     if REPORT.value:
         records = [r for r in common.read_jsonl(os.path.join(common.out_dir(), "modern_practice_runs.jsonl"))
-                   if r["iterations"] == iterations and r["width"] == width and r["seed"] == SEED.value]
-        latest = [r for name in RUNS for r in [{r["name"]: r for r in records}.get(name)] if r]
-        figure = plot_samples(latest, common.figure_path("modern_practice_samples.png"))
+                   if r["width"] == width and r["seed"] == SEED.value]
+        main_budget = [r for r in records if r["iterations"] == iterations]
+        latest = [r for name in RUNS for r in [{r["name"]: r for r in main_budget}.get(name)] if r]
+        longer = sorted((r for r in records if r["name"] == "conditional" and r["iterations"] > iterations),
+                        key=lambda r: r["iterations"])
+        figure = plot_samples(latest + longer[-1:], common.figure_path("modern_practice_samples.png"), iterations)
         path = common.write_section("modern_practice", report(latest, iterations=iterations, width=width,
-                                                              seed=SEED.value, accuracy=accuracy, figure=figure))
+                                                              seed=SEED.value, accuracy=accuracy, figure=figure,
+                                                              longer=longer))
         print(f"Report: {path} ({time.time() - start:.0f} s)")
 
 
