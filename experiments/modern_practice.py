@@ -190,9 +190,41 @@ def _conditional_notes(record) -> str:
             f"per-class FID {np.mean(fids):.1f} ({min(fids):.1f}–{max(fids):.1f})")
 
 
+def findings(by_name, longer) -> str:
+    """What the rows say, from their numbers."""
+    lines = []
+    for record in [by_name.get("ema"), *(r for r in longer if r["name"] == "ema")]:
+        if record:
+            on, off = record["averaged"]["fid"], record["raw"]["fid"]
+            lines.append(f"EMA at {record['iterations']:,} iterations: FID {on:.1f} averaged against {off:.1f} raw "
+                         f"({'better' if on < off else 'worse'} by {abs(on - off):.1f}).")
+    none = by_name.get("subset_none")
+    for name, label in (("subset_diffaugment", "DiffAugment"), ("subset_ada", "ADA")):
+        record = by_name.get(name)
+        if none and record:
+            delta = record["raw"]["fid"] - none["raw"]["fid"]
+            text = f"{label} on {SUBSET:,} digits: FID {record['raw']['fid']:.1f} against {none['raw']['fid']:.1f} without " \
+                   f"augmentation ({'worse' if delta > 0 else 'better'} by {abs(delta):.1f})"
+            if "augment" in record and record["augment"]:
+                text += (f"; its probability ended at {record['augment']['augment_probability']:.2f} with the "
+                         f"signal at {record['augment']['overfitting_signal']:.2f}")
+            lines.append(text + ".")
+    for record in [by_name.get("conditional"), *(r for r in longer if r["name"] == "conditional")]:
+        if record:
+            mean = float(np.mean(record["class_accuracy"]))
+            lines.append(f"Conditional at {record['iterations']:,} iterations: class accuracy {mean:.3f} "
+                         f"({'meets' if mean >= 0.9 else 'below'} the 0.90 target).")
+    resnet, dcgan = by_name.get("resnet"), by_name.get("ema")
+    if resnet and dcgan:
+        lines.append(f"ResNet against the DCGAN (the EMA run's raw generator): FID {resnet['raw']['fid']:.1f} against "
+                     f"{dcgan['raw']['fid']:.1f}, at {resnet['seconds_per_iteration'] / dcgan['seconds_per_iteration']:.1f}× "
+                     "the time per generator iteration.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
 def report(records, *, iterations, width, seed, accuracy, figure=None, longer=()) -> str:
-    """The section's Markdown from the run records (`longer`: conditional
-    runs at other budgets, reported below the table's rows)."""
+    """The section's Markdown from the run records (`longer`: EMA and
+    conditional runs at longer budgets, reported below the table's rows)."""
     by_name = {r["name"]: r for r in records}
     rows = []
 
@@ -216,11 +248,15 @@ def report(records, *, iterations, width, seed, accuracy, figure=None, longer=()
     row("ResNet", RUNS["resnet"][0], by_name.get("resnet"), by_name.get("resnet") and by_name["resnet"]["raw"],
         "compare with 'EMA off' (the DCGAN, same settings)")
     for record in longer:
-        row(f"conditional, {record['iterations']:,} iterations", RUNS["conditional"][0] + ", trained longer",
-            record, record["raw"], _conditional_notes(record))
+        budget = f"{record['iterations']:,} iterations"
+        if record["name"] == "ema":
+            row(f"EMA off, {budget}", "the EMA run's generator being trained", record, record["raw"])
+            row(f"EMA on, {budget}", RUNS["ema"][0] + ": its averaged generator", record, record["averaged"])
+        else:
+            row(f"conditional, {budget}", RUNS["conditional"][0], record, record["raw"], _conditional_notes(record))
     missing = [n for n in RUNS if n not in by_name]
     per_class = ""
-    conditionals = ([conditional] if conditional else []) + list(longer)
+    conditionals = ([conditional] if conditional else []) + [r for r in longer if r["name"] == "conditional"]
     if conditionals:
         per_class = "\n\nThe conditional model, per class (classifier's accuracy on 1,000 digits generated for each class; FID of those against the real digits of the class):\n\n" + common.table(
             ["run", "", *[str(c) for c in range(10)]],
@@ -244,6 +280,10 @@ evaluation not) over its iterations, one run per core, two at a time on this sha
 CPU (noisy). {"**Missing rows: " + ", ".join(missing) + ".**" if missing else ""}
 
 {common.table(["row", "what", "FID", "KID", "s / generator iteration", "notes"], rows)}{per_class}
+
+What the rows say, from their numbers:
+
+{findings(by_name, longer)}
 
 One seed per row: differences of a few FID points between rows are within what another seed
 could give (the 3 seeds of `mnist_dcgan`'s WGAN-GP at 1,000 iterations spread ± 0.7).
@@ -272,9 +312,9 @@ def main(argv):
                    if r["width"] == width and r["seed"] == SEED.value]
         main_budget = [r for r in records if r["iterations"] == iterations]
         latest = [r for name in RUNS for r in [{r["name"]: r for r in main_budget}.get(name)] if r]
-        longer = sorted((r for r in records if r["name"] == "conditional" and r["iterations"] > iterations),
-                        key=lambda r: r["iterations"])
-        figure = plot_samples(latest + longer[-1:], common.figure_path("modern_practice_samples.png"), iterations)
+        longer = sorted((r for r in records if r["name"] in ("ema", "conditional") and r["iterations"] > iterations),
+                        key=lambda r: (r["iterations"], r["name"]))
+        figure = plot_samples(latest + longer, common.figure_path("modern_practice_samples.png"), iterations)
         path = common.write_section("modern_practice", report(latest, iterations=iterations, width=width,
                                                               seed=SEED.value, accuracy=accuracy, figure=figure,
                                                               longer=longer))

@@ -43,7 +43,8 @@ def test_report_rows_hold_the_records_numbers():
         _record("conditional", 50.0, 2.0, class_accuracy=accuracy, per_class_fid=list(range(10, 110, 10))),
     ]
     longer = [_record("conditional", 30.0, iterations=1500, class_accuracy=[1.0] * 10,
-                      per_class_fid=[20.0] * 10)]
+                      per_class_fid=[20.0] * 10),
+              _record("ema", 25.0, iterations=1500, averaged={"fid": 21.0, "kid": 2.1})]
     text = modern_practice.report(records, iterations=500, width=32, seed=0, accuracy=0.98, longer=longer)
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines() if line.startswith("| ")}
     assert rows["EMA off"][2:5] == ["40.00", "4.000", "1.00"]
@@ -56,4 +57,5 @@ def test_report_rows_hold_the_records_numbers():
     assert f"class accuracy {np.mean(accuracy):.3f} (per class 0.50–1.00)" in conditional[5]
     assert "per-class FID 55.0 (10.0–100.0)" in conditional[5]
     assert rows["conditional, 1,500 iterations"][2] == "30.00"
+    assert rows["EMA off, 1,500 iterations"][2] == "25.00" and rows["EMA on, 1,500 iterations"][2] == "21.00"
     assert rows["ResNet"][2] == "n/a" and "**Missing rows: resnet.**" in text
