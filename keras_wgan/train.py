@@ -208,7 +208,9 @@ def _resolve_additions(c: Config, toy: bool) -> None:
     """Checks the averaged generator, augmentation and conditioning flags
     and fills in their defaults."""
     if c.ema_rampup is not None and c.ema_decay is None:
-        raise ValueError(f"--ema_rampup needs --ema_decay (the average is off without it). Received: --ema_rampup={c.ema_rampup}.")
+        raise ValueError(
+            f"--ema_rampup needs --ema_decay (the average is off without it). Received: --ema_rampup={c.ema_rampup}."
+        )
     if c.ema_decay is not None and (
         isinstance(c.ema_decay, bool) or not isinstance(c.ema_decay, (int, float)) or not 0 <= c.ema_decay < 1
     ):
@@ -217,7 +219,9 @@ def _resolve_additions(c: Config, toy: bool) -> None:
     if c.augment != "none" and toy:
         raise ValueError(f"--augment={c.augment} augments images; {c.dataset!r} is 2-D toy data.")
     if c.augment == "none" and c.augment_policy is not None:
-        raise ValueError(f"--augment_policy needs --augment=diffaugment or ada. Received: --augment_policy={c.augment_policy!r}.")
+        raise ValueError(
+            f"--augment_policy needs --augment=diffaugment or ada. Received: --augment_policy={c.augment_policy!r}."
+        )
     for name in ("ada_target", "ada_speed"):
         if getattr(c, name) is not None and c.augment != "ada":
             raise ValueError(f"--{name} applies to --augment=ada. Received: --augment={c.augment}.")
@@ -230,7 +234,9 @@ def _resolve_additions(c: Config, toy: bool) -> None:
         c.augment_policy = augment_layer(c).policy  # the default's, or the one given (checked, normalized)
     if c.num_classes is not None:
         if toy:
-            raise ValueError(f"--num_classes makes a conditional model of labelled images; {c.dataset!r} is 2-D toy data.")
+            raise ValueError(
+                f"--num_classes makes a conditional model of labelled images; {c.dataset!r} is 2-D toy data."
+            )
         if c.architecture not in ("dcgan", "resnet"):
             raise ValueError(
                 f"--num_classes needs --architecture=dcgan or resnet (the conditional networks). "
