@@ -34,6 +34,7 @@ from absl import flags
 
 from experiments import common
 from experiments import mnist_dcgan
+import keras_wgan
 from keras_wgan import metrics as evaluation
 from keras_wgan.train import Config
 from keras_wgan.train import train
@@ -43,6 +44,8 @@ WIDTH = flags.DEFINE_integer("mp_width", 32, "DCGAN base filters and ResNet chan
 ROWS = flags.DEFINE_list("mp_rows", None, "Rows to run (default: all).")
 SEED = flags.DEFINE_integer("mp_seed", 0, "Seed of every run.")
 REPORT = flags.DEFINE_bool("mp_report", True, "Write the report section from the records.")
+CONTINUE = flags.DEFINE_integer("mp_continue", 0, "Train the finished runs of --mp_rows (at --mp_iterations) "
+                                "this many generator iterations more, from their saved models.")
 
 SUBSET = 1000
 ADA_SPEED = 100_000
@@ -150,6 +153,42 @@ def run(name, quality, real_labels, subset, iterations, width, seed, log=print) 
     return record
 
 
+def continue_run(record, more, quality, real_labels, subset, log=print) -> dict:
+    """A finished run trained `more` generator iterations further: its
+    saved model (weights, optimizers' state, noise state) fits on a fresh
+    pass of the same data pipeline, and is evaluated as the runs are; the
+    record's `iterations` is the total, `continued_from` the run's."""
+    key = f"{record['key']}+{more}"
+    runs_path = os.path.join(common.out_dir(), "modern_practice_runs.jsonl")
+    for previous in common.read_jsonl(runs_path):
+        if previous["key"] == key:
+            return previous
+    config = config_of(record["name"], record["iterations"], record["width"], record["seed"], subset)
+    model = keras.saving.load_model(os.path.join(workdir_of(record), "model.keras"))
+    dataset = keras_wgan.data.load(
+        config.dataset, image_size=config.image_size, batch_size=config.batch_size, n_critic=model.schedule.n_critic,
+        seed=config.seed + 1, repeat=True, labels=config.num_classes is not None, num_classes=config.num_classes,
+    )
+    log(f"{record['name']}: {more} more iterations from {record['iterations']}")
+    start = time.time()
+    model.fit(dataset, steps_per_epoch=keras_wgan.schedules.steps_for(model.schedule, more), epochs=1, verbose=0)
+    seconds = time.time() - start
+    path = os.path.join(workdir_of(record), f"continued_{more}", "model.keras")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    model.save(path)
+    start = time.time()
+    result = evaluate_run(model, quality, real_labels)
+    continued = {
+        "key": key, "name": record["name"], "seed": record["seed"], "width": record["width"],
+        "iterations": record["iterations"] + more, "continued_from": record["iterations"], "model_path": path,
+        "train_seconds": round(record["train_seconds"] + seconds, 1),
+        "seconds_per_iteration": (record["train_seconds"] + seconds) / (record["iterations"] + more),
+        "evaluation_seconds": round(time.time() - start, 1), **result,
+    }
+    common.append_jsonl(runs_path, continued)
+    return continued
+
+
 def workdir_of(record) -> str:
     return os.path.join(common.out_dir(), "mnist", f"modern-{record['name']}-{record['key']}")
 
@@ -161,7 +200,7 @@ def plot_samples(records, path, iterations: int) -> str | None:
 
     rows, names = [], []
     for record in records:
-        model_path = os.path.join(workdir_of(record), "model.keras")
+        model_path = record.get("model_path") or os.path.join(workdir_of(record), "model.keras")
         if not os.path.exists(model_path):
             continue
         model = keras.saving.load_model(model_path)
@@ -249,6 +288,8 @@ def report(records, *, iterations, width, seed, accuracy, figure=None, longer=()
         "compare with 'EMA off' (the DCGAN, same settings)")
     for record in longer:
         budget = f"{record['iterations']:,} iterations"
+        if "continued_from" in record:
+            budget += f" (the {record['continued_from']:,}-iteration run continued)"
         if record["name"] == "ema":
             row(f"EMA off, {budget}", "the EMA run's generator being trained", record, record["raw"])
             row(f"EMA on, {budget}", RUNS["ema"][0] + ": its averaged generator", record, record["averaged"])
@@ -306,7 +347,9 @@ def main(argv):
     for name in ROWS.value or list(RUNS):
         if name not in RUNS:
             raise app.UsageError(f"--mp_rows: {name!r} is not one of {', '.join(RUNS)}.")
-        run(name, quality, real_labels, subset, iterations, width, SEED.value)
+        record = run(name, quality, real_labels, subset, iterations, width, SEED.value)
+        if CONTINUE.value:
+            continue_run(record, CONTINUE.value, quality, real_labels, subset)
     if REPORT.value:
         records = [r for r in common.read_jsonl(os.path.join(common.out_dir(), "modern_practice_runs.jsonl"))
                    if r["width"] == width and r["seed"] == SEED.value]
