@@ -317,8 +317,8 @@ penalty). Data: the real MNIST test set (10,000 digits), or {SUBSET:,} of them d
 the 128-d features of `experiments.mnist_dcgan`'s classifier (accuracy {accuracy:.4f} on the
 digits): numbers that compare the rows with each other, not with published FIDs. Time per
 generator iteration: the run's training time (the training program's monitoring included,
-evaluation not) over its iterations, one run per core, two at a time on this shared 2-core
-CPU (noisy). {"**Missing rows: " + ", ".join(missing) + ".**" if missing else ""}
+evaluation not) over its iterations, TensorFlow with one thread per run, two to four runs
+(and at times the test suite) sharing this 2-core CPU: noisy, compare within a few tens of percent only. {"**Missing rows: " + ", ".join(missing) + ".**" if missing else ""}
 
 {common.table(["row", "what", "FID", "KID", "s / generator iteration", "notes"], rows)}{per_class}
 
