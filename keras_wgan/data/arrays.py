@@ -1,5 +1,6 @@
 """Samples from NumPy arrays: `.npy` and `.npz` files or arrays in memory."""
 
+import dataclasses
 import math
 import os
 
@@ -301,25 +302,22 @@ def array_samples(
             f"value_range={value_range}. Pass the right value_range, e.g. "
             f"value_range=(0, 1) for images in [0, 1] or (0, 255) for 0..255."
         )
-    if labels is None or labels is False:
-        return Samples(
-            origin,
-            array.shape[1:],
-            lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(array),
-            value_range=value_range,
-            shuffle_buffer=len(array),
-        )
-    if labels is True:
-        labels, labels_origin = _npz_labels(path_or_array, key, label_key)
-        labels = check_labels(labels, len(array), labels_origin)
-    else:
-        labels = check_labels(labels, len(array), f"the labels of {origin}")
-    return Samples(
+    samples = Samples(
         origin,
         array.shape[1:],
         lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(array),
         value_range=value_range,
         shuffle_buffer=len(array),
+    )
+    if labels is None or labels is False:
+        return samples
+    if labels is True:
+        labels, labels_origin = _npz_labels(path_or_array, key, label_key)
+        labels = check_labels(labels, len(array), labels_origin)
+    else:
+        labels = check_labels(labels, len(array), f"the labels of {origin}")
+    return dataclasses.replace(
+        samples,
         read_labeled=lambda shuffle, seed: tf.data.Dataset.from_tensor_slices((array, labels)),
         num_classes=int(labels.max()) + 1,
     )

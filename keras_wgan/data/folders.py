@@ -1,5 +1,6 @@
 """Images from a folder of PNG and JPEG files."""
 
+import dataclasses
 import os
 import warnings
 
@@ -233,15 +234,11 @@ def folder_samples(path, *, channels: int | None = None, labels: bool = False) -
 
     read = lambda shuffle, seed: tf.data.Dataset.from_tensor_slices(files)  # noqa: E731
     origin = f"the folder {os.fspath(path)!r}"
+    samples = Samples(
+        origin, (None, None, channels), read, decode=decode, value_range=(0, 255), shuffle_buffer=len(files)
+    )
     if not labels:
-        return Samples(
-            origin,
-            (None, None, channels),
-            read,
-            decode=decode,
-            value_range=(0, 255),
-            shuffle_buffer=len(files),
-        )
+        return samples
     label_of = dict(zip(listed, classes))  # a skipped file drops its label
     kept = np.array([label_of[file] for file in files], np.int32)
     present = set(kept.tolist())
@@ -253,13 +250,8 @@ def folder_samples(path, *, channels: int | None = None, labels: bool = False) -
             "(num_classes counts them), but no real image shows them.",
             stacklevel=3,  # the caller of load or folder_dataset
         )
-    return Samples(
-        origin,
-        (None, None, channels),
-        read,
-        decode=decode,
-        value_range=(0, 255),
-        shuffle_buffer=len(files),
+    return dataclasses.replace(
+        samples,
         read_labeled=lambda shuffle, seed: tf.data.Dataset.from_tensor_slices((files, kept)),
         num_classes=len(names),
         class_names=tuple(names),
