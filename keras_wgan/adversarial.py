@@ -17,6 +17,7 @@ from keras_wgan.augment import Augmentation
 from keras_wgan._checks import check_int
 from keras_wgan._checks import check_seed
 from keras_wgan._networks import has_layer
+from keras_wgan.conditioning import ClassConditionalBatchNormalization
 from keras_wgan.trainers import Trainer
 from keras_wgan.trainers.base import unrolls
 
@@ -173,6 +174,10 @@ class AdversarialModel(Trainer):
         )
         self._generate_in_one_call = not has_layer(self.generator, keras.layers.BatchNormalization)
         self.lipschitz.configure(self)
+        for network in (self.generator, self.critic):
+            for layer in network._flatten_layers():
+                if isinstance(layer, (keras.layers.BatchNormalization, ClassConditionalBatchNormalization)):
+                    self._synchronize_batch_norm(layer)  # global-batch moments across replicas
         if self.augment is not None and not self.augment.built:
             self.augment.build(tuple(fake.shape))
         # The average is a copy of the generator made after its set-up (and
@@ -214,8 +219,28 @@ class AdversarialModel(Trainer):
         ```
         """
         if training and self.augment is not None:
-            samples = self.augment(samples, training=True, seed=self.seed_generator)
+            params = self._replica_part(
+                lambda n, seed: self.augment.draw(n, samples.shape[1:], seed),
+                ops.shape(samples)[0], self.seed_generator,
+            )
+            samples = self.augment.apply(samples, params)
         return self._critic_call(samples, labels, training=training)
+
+    def _replica_part(self, draw, batch_size, seed=None):
+        """`draw(n, seed)` (a sampler of noise with a leading batch axis,
+        or a structure of them) for this replica's `batch_size` rows. Where
+        the step runs as replica r of R (`keras_wgan.distribution`), every
+        replica draws the global batch, R * batch_size rows, from the same
+        seed and keeps rows r * batch_size onwards: the replicas' noise
+        differs, and together it is what one device draws."""
+        index, count = self._replica()
+        if count == 1:
+            return draw(batch_size, seed)
+        rows = ops.arange(batch_size) + index * batch_size
+        return keras.tree.map_structure(lambda x: ops.take(x, rows, axis=0), draw(batch_size * count, seed))
+
+    def _replica_latent(self, batch_size, seed=None):
+        return self._replica_part(lambda n, seed: self.sample_latent(n, seed=seed), batch_size, seed)
 
     # ---------------------------------------------------------------- compile
 
@@ -495,7 +520,7 @@ class AdversarialModel(Trainer):
         """
         if not self._generate_in_one_call:
             return None
-        z = ops.concatenate([self.sample_latent(batch_size) for _ in range(n)])
+        z = ops.concatenate([self._replica_latent(batch_size) for _ in range(n)])
         labels = None if label_batches is None else ops.reshape(label_batches, (-1,))
         fakes = self._fakes_for_critic(z, labels)
         return ops.reshape(fakes, (n, -1) + tuple(ops.shape(fakes)[1:]))
@@ -543,7 +568,7 @@ class AdversarialModel(Trainer):
         if self.lipschitz.penalized:
             self.penalty_tracker.update_state(penalty)
         if self.augment is not None:
-            self.augment.update(*scores)
+            self.augment.update(*(self._gather(s) for s in scores))  # every replica's scores
 
     def _critic_scores(self, real, fake, training=True, labels=None):
         """The critic's scores of a real and a fake batch (in training mode
@@ -590,8 +615,10 @@ class AdversarialModel(Trainer):
         own carried losses); the generator counter advances, and the
         averaged generator (`ema`) follows. Runs inside the compiled step
         when the schedule says so; override as `critic_update`."""
-        z = self.sample_latent(batch_size)
-        labels = None if self.num_classes is None else self.sample_labels(batch_size)
+        z = self._replica_latent(batch_size)
+        labels = None
+        if self.num_classes is not None:
+            labels = self._replica_part(lambda n, seed: self.sample_labels(n, seed=seed), batch_size)
 
         def loss_fn():
             fake = self._generator_call(self.generator, z, labels, training=True)
@@ -607,7 +634,21 @@ class AdversarialModel(Trainer):
         if self.ema is not None:
             self.ema.update(self.averaged_generator, self.generator, self.generator_iterations.value)
 
-    def _wgan_train_step(self, data):
+    def _constant_schedule(self) -> bool:
+        return isinstance(self.schedule, schedules.ConstantSchedule)
+
+    def _generator_update_due_after(self, n) -> bool:
+        """Whether the generator update is due after `n` more critic
+        iterations, from the counters' current values (on the host)."""
+        pending = int(ops.convert_to_numpy(self.pending_critic_iterations.value)) + n
+        needed = self.schedule.critic_iterations(ops.convert_to_tensor(self.generator_iterations.value))
+        return pending >= int(ops.convert_to_numpy(needed))
+
+    def _wgan_train_step(self, data, generator_update=None):
+        """The training step. `generator_update`: whether the step ends with
+        the generator update, when the caller has decided it on the host
+        (True / False), else None: always for a constant schedule, or by
+        the counters in the compiled step."""
         n = self.schedule.n_critic
         real, labels = self._real_samples(data)
         real_batches = self._split(real, n)
@@ -618,7 +659,7 @@ class AdversarialModel(Trainer):
         def critic_iteration(i):
             y = None if label_batches is None else ops.take(label_batches, i, axis=0)
             if fake_batches is None:
-                fake = self._fakes_for_critic(self.sample_latent(batch_size), y)
+                fake = self._fakes_for_critic(self._replica_latent(batch_size), y)
             else:
                 fake = ops.take(fake_batches, i, axis=0)
             real = ops.take(real_batches, i, axis=0)
@@ -629,7 +670,10 @@ class AdversarialModel(Trainer):
         self._repeat(n, critic_iteration, unroll=unrolls(n, self.unroll_critic_loop))
         self.critic_iterations.assign_add(n)
         self.pending_critic_iterations.assign_add(n)
-        if isinstance(self.schedule, schedules.ConstantSchedule):
+        if generator_update is not None:
+            if generator_update:
+                self.generator_update(batch_size)
+        elif self._constant_schedule():
             # After n_critic critic iterations the update is always due: no
             # branch in the graph (and none that a distribution strategy
             # would have to synchronize inside).
@@ -653,7 +697,7 @@ class AdversarialModel(Trainer):
         numbers of the training objective."""
         real, labels = self._real_samples(data)
         seed = self.evaluation_seed_generator
-        z = self.sample_latent(ops.shape(real)[0], seed=seed)
+        z = self._replica_latent(ops.shape(real)[0], seed=seed)
         fake = self._generator_call(self.generator, z, labels, training=False)
         generator_carried = _sum_of(self.generator.losses)
         real_scores, fake_scores, carried = self._critic_scores(real, fake, training=False, labels=labels)

@@ -92,6 +92,7 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
                 "ClassConditionalBatchNormalization needs a known number of channels "
                 f"(the last axis). Received input shapes: {input_shape!r}"
             )
+        self._reduction_axes = tuple(range(len(x_shape) - 1))  # all but the channels
         table = (self.num_classes, channels)
         self.gamma = self.add_weight(shape=table, initializer="ones", name="gamma")
         self.beta = self.add_weight(shape=table, initializer="zeros", name="beta")
@@ -102,6 +103,13 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
             shape=(channels,), initializer="ones", trainable=False, name="moving_variance"
         )
 
+    def _moments(self, x, mask):
+        """The batch's mean and variance per channel, named and called as
+        keras.layers.BatchNormalization's (`mask` unused), so that a
+        distribution can synchronize both layers alike."""
+        del mask
+        return ops.moments(x, axes=self._reduction_axes)
+
     def call(self, inputs, training=False):
         x, labels = inputs
         labels = _labels(labels)
@@ -109,9 +117,8 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
         # Statistics in float32 at least, as keras.layers.BatchNormalization.
         if compute_dtype in ("float16", "bfloat16"):
             x = ops.cast(x, "float32")
-        axes = tuple(range(len(x.shape) - 1))
         if training:
-            mean, variance = ops.moments(x, axes=axes)
+            mean, variance = self._moments(x, None)
             m = self.momentum
             self.moving_mean.assign(
                 ops.cast(m * self.moving_mean + (1.0 - m) * mean, self.moving_mean.dtype)

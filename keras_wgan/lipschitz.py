@@ -199,7 +199,8 @@ class GradientPenalty(LipschitzMethod):
         # conditional critic scores each interpolate with its pair's class.
         real = ops.convert_to_tensor(real)
         if alpha is None:
-            alpha = wgan.sample_interpolation(ops.shape(real)[0], seed=seed)
+            # This replica's part of the global batch's weights.
+            alpha = wgan._replica_part(lambda n, seed: wgan.sample_interpolation(n, seed=seed), ops.shape(real)[0], seed)
         alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
         interpolates = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
         gradients = wgan._input_gradient(lambda x: wgan.score(x, labels, training=training), interpolates)

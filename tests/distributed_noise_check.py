@@ -7,11 +7,11 @@ penalty (so interpolation weights are drawn too), and prints as JSON:
 - the distance of the recorded draws and of the trained weights to one-device
   training on the same global noise.
 
-On TensorFlow each replica draws its part of the batch with the replica id
-folded into the seed; the one-device reference draws the same parts (replica
-r's fold of the same seed, concatenated) and arranges the real batches as the
-replicas do. On JAX the step sees the global batch, and the reference is the
-same seed on one device. Run in its own process: the device count is fixed at
+On TensorFlow each replica draws the global batch's noise from the same seed
+and keeps its part, and the data are arranged for the replicas
+(`keras_wgan.distribution.interleave_for_replicas`); on JAX the step sees the
+global batch. Either way the reference is plain one-device training on the
+same data and seed. Run in its own process: the device count is fixed at
 import."""
 
 import json
@@ -28,6 +28,7 @@ import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
 import keras_wgan  # noqa: E402
+from keras_wgan.distribution import interleave_for_replicas  # noqa: E402
 
 STEPS, N_CRITIC, BATCH, REPLICAS = 3, 2, 8, 2  # BATCH: the global critic batch
 LATENT, DIM, HIDDEN, SEED = 3, 2, 8, 7
@@ -36,7 +37,7 @@ LATENT, DIM, HIDDEN, SEED = 3, 2, 8, 7
 class RecordingWGAN(keras_wgan.WGAN):
     """The real sampler (WGAN's), storing its last draws in variables. Under
     a tf.distribute strategy each replica writes its own copy (aggregation
-    "none"); `rows` is the batch a draw has (a replica's part on TensorFlow,
+    "none"); `rows` is the batch a replica keeps (its part on TensorFlow,
     the global batch on JAX)."""
 
     def __init__(self, *args, rows, **kwargs):
@@ -52,56 +53,14 @@ class RecordingWGAN(keras_wgan.WGAN):
             self.last_alpha = self.add_weight(shape=(self.rows,), name="last_alpha", **record)
         super().build(input_shape)
 
-    def sample_latent(self, batch_size, **kwargs):
-        z = self._latent(batch_size, **kwargs)
-        self.last_latent.assign(z)
-        return z
-
-    def sample_interpolation(self, batch_size, **kwargs):
-        alpha = self._alpha(batch_size, **kwargs)
-        self.last_alpha.assign(alpha)
-        return alpha
-
-    def _latent(self, batch_size, **kwargs):
-        return super().sample_latent(batch_size, **kwargs)
-
-    def _alpha(self, batch_size, **kwargs):
-        return super().sample_interpolation(batch_size, **kwargs)
-
-
-class ReplicaNoiseWGAN(RecordingWGAN):
-    """One device, drawing the global noise as the replicas do: each draw
-    is REPLICAS parts, part r from the same seed state with replica r's fold,
-    and the state advances once per draw, as on every replica."""
-
-    def make_seed_generator(self, seed, name):
-        return _AsReplica(seed, name=name)
-
-    def _as_replicas(self, draw, batch_size, seed=None):
-        generator = self.seed_generator if seed is None else seed
-        start = ops.copy(generator.state.value)
-        parts = []
-        for replica in range(REPLICAS):
-            generator.state.assign(start)
-            generator.replica = replica
-            parts.append(draw(batch_size // REPLICAS, seed=generator))
-        generator.replica = 0
-        return ops.concatenate(parts)
-
-    def _latent(self, batch_size, seed=None):
-        return self._as_replicas(super()._latent, batch_size, seed)
-
-    def _alpha(self, batch_size, seed=None):
-        return self._as_replicas(super()._alpha, batch_size, seed)
-
-
-class _AsReplica(keras.random.SeedGenerator):
-    replica = 0
-
-    def next(self, ordered=True):
-        from keras_wgan.trainers.tensorflow_trainer import fold_in_replica
-
-        return fold_in_replica(super().next(ordered=ordered), self.replica)
+    def _replica_part(self, draw, batch_size, seed=None):
+        # Records what each replica keeps of a draw: its latent vectors
+        # (rows of latent_dim) or its interpolation weights (one per row).
+        part = super()._replica_part(draw, batch_size, seed)
+        if seed is None:
+            record = self.last_latent if len(part.shape) == 2 and part.shape[-1] == LATENT else self.last_alpha
+            record.assign(part)
+        return part
 
 
 def models(weights):
@@ -116,29 +75,19 @@ def models(weights):
     return generator, critic
 
 
-def train(cls, weights, real, lipschitz, rows):
+def train(weights, real, lipschitz, rows, replicas=1):
     generator, critic = models(weights)
     settings = {"clip_value": 0.05} if lipschitz == "clip" else {}
-    wgan = cls(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz=lipschitz, seed=SEED,
-               rows=rows, **settings)
+    wgan = RecordingWGAN(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz=lipschitz,
+                         seed=SEED, rows=rows, **settings)
     wgan.compile(**{name: keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16)
                     for name in ("generator_optimizer", "critic_optimizer")})
-    wgan.fit(real, batch_size=N_CRITIC * BATCH, shuffle=False, verbose=0)
+    if replicas == 1:
+        wgan.fit(real, batch_size=N_CRITIC * BATCH, shuffle=False, verbose=0)
+    else:  # the TensorFlow engine's arrangement of each global batch
+        dataset = tf.data.Dataset.from_tensor_slices(real).batch(N_CRITIC * BATCH)
+        wgan.fit(dataset.map(lambda x: interleave_for_replicas(x, N_CRITIC, replicas)), verbose=0)
     return wgan
-
-
-def replica_order(real):
-    """The critic batches as the replicas compose them under tf.distribute:
-    each replica takes a contiguous part of the step's batch and splits it
-    into n_critic parts; critic batch i joins the replicas' parts i."""
-    local, part = N_CRITIC * BATCH // REPLICAS, BATCH // REPLICAS
-    arranged = []
-    for step in real.reshape(STEPS, N_CRITIC * BATCH, DIM):
-        for i in range(N_CRITIC):
-            arranged += [
-                step[r * local + i * part : r * local + (i + 1) * part] for r in range(REPLICAS)
-            ]
-    return np.concatenate(arranged)
 
 
 def per_device(variable, strategy):
@@ -158,12 +107,11 @@ def max_diff(a, b):
 
 def check(lipschitz, real, weights, scope, strategy):
     with scope():
-        wgan = train(RecordingWGAN, weights, real, lipschitz,
-                     rows=BATCH // REPLICAS if strategy is not None else BATCH)
-    if strategy is not None:
-        reference = train(ReplicaNoiseWGAN, weights, replica_order(real), lipschitz, rows=BATCH)
-    else:
-        reference = train(RecordingWGAN, weights, real, lipschitz, rows=BATCH)
+        if strategy is not None:
+            wgan = train(weights, real, lipschitz, rows=BATCH // REPLICAS, replicas=REPLICAS)
+        else:
+            wgan = train(weights, real, lipschitz, rows=BATCH)
+    reference = train(weights, real, lipschitz, rows=BATCH)
     trained = wgan.generator.get_weights() + wgan.critic.get_weights()
     expected = reference.generator.get_weights() + reference.critic.get_weights()
     latents, alphas = per_device(wgan.last_latent, strategy), per_device(wgan.last_alpha, strategy)

@@ -63,7 +63,9 @@ class BackendTrainer(keras.Model):
         """Runs `loss_fn() -> (loss, aux)`, applies `optimizer` to the
         gradient of `loss` with respect to `variables` (the other variables
         get none), keeps every state change the call made (noise, batch-norm
-        statistics), and returns `(loss, aux)`."""
+        statistics), and returns `(loss, aux)`. Across replicas the gradient
+        applied is the replicas' mean, and the loss and the scalar entries
+        of `aux`, as read by the metrics, are too."""
         raise NotImplementedError
 
     def _without_gradient(self, fn):
@@ -95,4 +97,25 @@ class BackendTrainer(keras.Model):
     def _check_splits(self, real, n, message):
         """`real`, checked at run time to be divisible into `n` batches
         (`message` when not), where its size is unknown while tracing."""
+        raise NotImplementedError
+
+    # Distribution (keras_wgan/distribution): what a replica of a
+    # data-parallel step needs from its engine. Without one, the step is
+    # replica 0 of 1 and these change nothing.
+
+    def _replica(self):
+        """`(index, count)`: the replica this step's code runs as, and how
+        many replicas split the step's batch inside the step (an engine
+        whose step sees the global batch, JAX's, is one replica)."""
+        raise NotImplementedError
+
+    def _gather(self, x):
+        """`x` of every replica, concatenated along axis 0, in replica
+        order (no gradient)."""
+        raise NotImplementedError
+
+    def _synchronize_batch_norm(self, layer):
+        """Makes the BatchNormalization `layer` normalize by the moments of
+        the global batch (all replicas' samples) whenever it runs as one of
+        several replicas; its configuration is unchanged."""
         raise NotImplementedError

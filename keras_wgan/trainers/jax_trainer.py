@@ -63,9 +63,20 @@ def _assign(variables, values):
 
 class JAXTrainer(BackendTrainer):
     def make_seed_generator(self, seed, name):
-        # Under keras.distribution the step sees the global batch, whose
-        # draws are distinct per device by construction.
         return keras.random.SeedGenerator(seed, name=name)
+
+    # Under keras.distribution the jitted step sees the global batch as one
+    # sharded array; XLA places the work and the collectives (gradient sums,
+    # batch-norm moments) itself: one replica, as far as the step can tell.
+
+    def _replica(self):
+        return 0, 1
+
+    def _gather(self, x):
+        return x
+
+    def _synchronize_batch_norm(self, layer):
+        pass
 
     def train_step(self, state, data):
         groups = (

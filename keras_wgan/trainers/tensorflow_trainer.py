@@ -6,57 +6,51 @@ import tensorflow as tf
 from keras_wgan.trainers.base import BackendTrainer
 
 
-def fold_in_replica(seed, replica):
-    """The seed that replica `replica` draws with in place of `seed` (a
-    SeedGenerator's `[seed, counter]` pair): `seed` itself for replica 0,
-    else `seed` hashed with the replica id (Philox, the same on every
-    device). A one-device run can call this to reproduce a replica's draws."""
-    if isinstance(replica, int) and replica == 0:
-        return seed
-    seed = tf.convert_to_tensor(seed)
-    folded = tf.random.experimental.stateless_fold_in(
-        seed, tf.cast(replica, seed.dtype), alg="philox"
-    )
-    if isinstance(replica, int):
-        return folded
-    return tf.where(tf.equal(replica, 0), seed, folded)
-
-
-class ReplicaSeedGenerator(keras.random.SeedGenerator):
-    """A `keras.random.SeedGenerator` that gives each replica of a
-    `tf.distribute` strategy its own noise.
-
-    Under a strategy every replica runs the step on its part of the global
-    batch with its own copy of the state (a mirrored variable whose
-    aggregation is "none": a replica's assignment updates its own copy, and
-    the copies advance alike, one step per draw). A plain SeedGenerator
-    therefore hands every replica the same seed, and they all draw the same
-    latent vectors and interpolation weights. Here each drawn seed has the
-    replica id folded in (`fold_in_replica`), so whatever draws with
-    `seed=` this generator (`sample_latent`, `sample_interpolation` or
-    their overrides) gets distinct noise per replica. Replica 0, and any
-    draw outside a strategy or in its cross-replica context, gets the seed
-    unchanged: one-device training draws what a plain SeedGenerator draws.
-    """
-
-    def next(self, ordered=True):
-        seed = super().next(ordered=ordered)
-        if not tf.distribute.has_strategy():
-            return seed
-        context = tf.distribute.get_replica_context()
-        if context is None:  # cross-replica context: one draw for all
-            return seed
-        replica = context.replica_id_in_sync_group
-        static = tf.get_static_value(replica)  # MirroredStrategy: a constant per replica
-        return fold_in_replica(seed, replica if static is None else int(static))
+def _replica_context():
+    """The replica context of a step running as one of several replicas of
+    a `tf.distribute` strategy, else None."""
+    if not tf.distribute.has_strategy():
+        return None
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return context
 
 
 class TensorFlowTrainer(BackendTrainer):
     def make_seed_generator(self, seed, name):
-        return ReplicaSeedGenerator(seed, name=name)
+        return keras.random.SeedGenerator(seed, name=name)
 
-    def train_step(self, data):
-        return self._wgan_train_step(data)
+    def train_step(self, data, generator_update=None):
+        return self._wgan_train_step(data, generator_update)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        if not tf.distribute.has_strategy() or self._constant_schedule():
+            return super().make_train_function(force)
+        # A schedule whose generator update is due on some steps only, under
+        # a strategy: the update synchronizes the replicas (the optimizer's
+        # merge_call), which TensorFlow does not allow inside `tf.cond`. So
+        # the branch is taken on the host: one step function that ends with
+        # the generator update and one that does not, and before each step
+        # the counters (two scalars) are read to pick one.
+        if self.steps_per_execution != 1:
+            raise ValueError(
+                f"Under a tf.distribute strategy a {type(self).__name__} with the critic schedule "
+                f"{self.schedule!r} decides on the host, step by step, whether the generator update is "
+                f"due: compile it with steps_per_execution=1. Received: steps_per_execution="
+                f"{self.steps_per_execution}."
+            )
+        with_update = self._make_function(lambda data: self.train_step(data, generator_update=True))
+        without = self._make_function(lambda data: self.train_step(data, generator_update=False))
+
+        def train_function(iterator):
+            due = self._generator_update_due_after(self.schedule.n_critic)
+            return (with_update if due else without)(iterator)
+
+        self.train_function = train_function
+        return train_function
 
     def test_step(self, data):
         return self._wgan_test_step(data)
@@ -99,12 +93,8 @@ class TensorFlowTrainer(BackendTrainer):
         )
 
     def _run_if(self, pred, fn):
-        if tf.distribute.has_strategy():
-            raise NotImplementedError(
-                "Under a tf.distribute strategy WGAN supports constant critic "
-                "schedules only: the optimizer's replica synchronization cannot run "
-                f"inside tf.cond. Received: n_critic={self.n_critic!r}."
-            )
+        # (Under a strategy the branch is decided on the host instead: see
+        # `make_train_function`.)
         tf.cond(pred, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
     def _check_labels(self, labels, num_classes, message):
@@ -114,6 +104,30 @@ class TensorFlowTrainer(BackendTrainer):
         ]
         with tf.control_dependencies(checks):
             return tf.identity(labels)
+
+    def _replica(self):
+        context = _replica_context()
+        if context is None:
+            return 0, 1
+        replica = context.replica_id_in_sync_group
+        static = tf.get_static_value(replica)  # MirroredStrategy: a constant per replica
+        return (replica if static is None else int(static)), context.num_replicas_in_sync
+
+    def _gather(self, x):
+        context = _replica_context()
+        return x if context is None else context.all_gather(tf.stop_gradient(x), axis=0)
+
+    def _synchronize_batch_norm(self, layer):
+        original = layer._moments
+
+        def moments(inputs, mask):
+            if mask is None and _replica_context() is not None:
+                # Keras's synchronized moments: all-reduced sums and sums of
+                # squares over the replicas.
+                return keras.ops.moments(inputs, axes=layer._reduction_axes, synchronized=True)
+            return original(inputs, mask)
+
+        object.__setattr__(layer, "_moments", moments)  # not tracked, not in the config
 
     def _check_splits(self, real, n, message):
         # With tf.data the batch size is often unknown while tracing
