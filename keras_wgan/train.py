@@ -33,6 +33,7 @@ import numpy as np
 
 import keras_wgan
 from keras_wgan import data as data_sources
+from keras_wgan import distribution as distribution_lib
 from keras_wgan import models
 from keras_wgan.callbacks import EstimatePlot, Monitor
 from keras_wgan._cli import USER_ERRORS
@@ -52,6 +53,10 @@ ARCHITECTURES = ("auto", "toy", "mlp", "dcgan", "resnet")
 AUGMENTATIONS = ("none", "diffaugment", "ada")
 MODELS = ("wgan", "gan")
 LR_DECAYS = ("none", "linear")
+PRECISIONS = ("float32", "mixed_bfloat16")
+# What may change between a run and its resumption: the same training on
+# other devices (see keras_wgan.distribution).
+RESUMABLE_ELSEWHERE = ("distribution",)
 
 
 @dataclasses.dataclass
@@ -115,6 +120,10 @@ class Config:
     ada_speed: int | None = None
     # A class-conditional model on (images, labels) data.
     num_classes: int | None = None
+    # Data-parallel training (keras_wgan.distribution): none, auto, devices,
+    # processes or tpu; and the layers' precision.
+    distribution: str = "none"
+    precision: str = "float32"
     seed: int = 0
 
 
@@ -131,6 +140,8 @@ def resolve(config: Config) -> Config:
     _choice("lipschitz", c.lipschitz, LIPSCHITZ_METHODS)
     if c.lr_decay is not None:
         _choice("lr_decay", c.lr_decay, LR_DECAYS)
+    _choice("distribution", c.distribution, distribution_lib.NAMES)
+    _choice("precision", c.precision, PRECISIONS)
     toy = toy2d.is_toy_name(c.dataset)
     if c.architecture == "auto":
         c.architecture = "toy" if toy else "dcgan"
@@ -271,7 +282,8 @@ _COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterati
 # of clip_value and penalty_weight).
 _POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight", "ema_rampup", "ada_target")
 _STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay", "eval_metrics",
-            "eval_features", "eval_resize", "inception_weights", "augment", "augment_policy")
+            "eval_features", "eval_resize", "inception_weights", "augment", "augment_policy", "distribution",
+            "precision")
 _EVAL_FIELDS = ("eval_metrics", "eval_every", "eval_samples", "eval_features", "eval_resize",
                 "inception_weights", "eval_reference_samples")
 
@@ -393,17 +405,34 @@ def build_wgan(config: Config, sample_shape):
     return model
 
 
-def training_callbacks(config: Config, dataset, workdir) -> list:
+def training_callbacks(config: Config, dataset, workdir, output_dir=None) -> list:
     """The callbacks of a run: stop on divergence, checkpoints in
     `workdir/backup`, the TensorBoard `Monitor`, the estimate plot, and the
-    stop at `config.generator_iterations`."""
+    stop at `config.generator_iterations`. `output_dir`: where this process
+    writes its logs, samples and plot (`workdir` by default; a scratch
+    directory for the processes of a multi-process job but the chief, which
+    compute alike and read the chief's checkpoints, but write nothing)."""
+    backup = os.path.join(workdir, "backup")
+    writes = output_dir is None or output_dir == workdir
+    output_dir = workdir if output_dir is None else output_dir
     return [
-        _StopOnNonFinite(os.path.join(workdir, "backup")),  # first: before any save
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
-        monitor(config, dataset, workdir),
-        EstimatePlot(workdir),
+        _StopOnNonFinite(backup),  # first: before any save
+        keras.callbacks.BackupAndRestore(backup) if writes else _RestoreOnly(backup),
+        monitor(config, dataset, output_dir),
+        EstimatePlot(output_dir),
         _StopAtGeneratorIteration(config.generator_iterations),
     ]
+
+
+class _RestoreOnly(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` for the processes of a job but the chief: they
+    resume from the chief's checkpoint and never write one."""
+
+    def _save_model(self):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
 
 
 def monitor(config: Config, dataset, workdir) -> Monitor:
@@ -614,8 +643,10 @@ def _train(config, workdir, verbose):
     if os.path.exists(config_path):
         with open(config_path) as f:
             previous = json.load(f)
-        if previous != resolved:
-            changed = sorted(k for k in resolved if previous.get(k) != resolved[k])
+        changed = sorted(
+            k for k in resolved if previous.get(k) != resolved[k] and k not in RESUMABLE_ELSEWHERE
+        )
+        if changed:
             raise ValueError(
                 f"{workdir!r} holds a run with another configuration (differing: "
                 f"{', '.join(changed)}). Use another --workdir, or the same flags to resume it."
@@ -626,9 +657,28 @@ def _train(config, workdir, verbose):
         with open(metrics_path) as f:
             return json.load(f)  # finished earlier: nothing lost, nothing redone
 
-    toy = toy2d.is_toy_name(config.dataset)
+    # First: JAX's multi-process initialization precedes any use of JAX.
+    distribution = distribution_lib.get(config.distribution)
+    distribution.check_batch(config.batch_size)
+    if verbose and distribution.num_replicas > 1:
+        print(f"Distribution {distribution.describe()}")
+    # The processes of a job but the chief write into a scratch directory.
+    output_dir = workdir if distribution.is_chief else tempfile.mkdtemp(prefix="keras_wgan_worker_")
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
     try:
-        dataset = data_sources.load(
+        with distribution.scope():
+            return _train_with(config, workdir, verbose, distribution, output_dir, resolved, config_path,
+                               metrics_path, model_path)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _load_dataset(config):
+    """The run's training data (a new `tf.data.Dataset` each call: every
+    one, iterated afresh, gives the same batches)."""
+    try:
+        return data_sources.load(
             config.dataset,
             image_size=config.image_size,
             batch_size=config.batch_size,
@@ -647,25 +697,40 @@ def _train(config, workdir, verbose):
             ", or leave it None to take the data's count", "").replace(
             ", pass label_key=..., or pass the labels themselves (labels=array)", "")
         raise ValueError(message) from None
+
+
+def _train_with(config, workdir, verbose, distribution, output_dir, resolved, config_path, metrics_path,
+                model_path):
+    toy = toy2d.is_toy_name(config.dataset)
+    if not distribution.is_chief:
+        verbose = 0
+        config_path, metrics_path, model_path = (
+            os.path.join(output_dir, os.path.basename(p)) for p in (config_path, metrics_path, model_path)
+        )
+    dataset = _load_dataset(config)
     spec = dataset.element_spec
     sample_shape = tuple((spec[0] if isinstance(spec, tuple) else spec).shape[1:])
     # Before anything is written: weights, labels or samples missing for
     # the evaluation fail here.
-    evaluation = None if toy else image_evaluation(config, workdir, verbose=bool(verbose))
+    evaluation = None if toy else image_evaluation(config, output_dir, verbose=bool(verbose))
     _write_json(config_path, resolved)  # only once the dataset is known to load
     keras.utils.set_random_seed(config.seed)
     model = build_wgan(config, sample_shape)
 
     steps = steps_for(model.schedule, config.generator_iterations)
     steps_per_epoch = min(steps, config.iterations_per_epoch)
-    callbacks = training_callbacks(config, dataset, workdir)
+    callbacks = training_callbacks(config, dataset, workdir, output_dir)
     if evaluation is not None:
         callbacks.insert(-1, evaluation)
     if verbose:
         print(f"Watch it train: tensorboard --logdir {os.path.join(workdir, 'logs')}")
     start = time.time()
+    # A dataset of its own for fit: the Monitor has taken a batch from
+    # `dataset`, which moved its shuffle on, and an engine may rebuild the
+    # dataset it is given (a fresh shuffle); this one starts where a
+    # rebuilt one would, so every engine trains on the same batches.
     history = model.fit(
-        dataset, epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
+        distribution.distribute_dataset(_load_dataset(config), model.schedule.n_critic), epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
         callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the data pipeline shuffles; Keras would warn that it cannot
     )
@@ -675,6 +740,7 @@ def _train(config, workdir, verbose):
 
     metrics = {
         "backend": keras.backend.backend(),
+        "replicas": distribution.num_replicas,
         "train_seconds_this_session": round(seconds, 1),
         "generator_iterations": int(keras.ops.convert_to_numpy(model.generator_iterations)),
         "critic_iterations": int(keras.ops.convert_to_numpy(model.critic_iterations)),
@@ -757,6 +823,12 @@ def _flags(flag_values=None):
     f.DEFINE_integer("ada_speed", None, "ADA: real images over which p can go from 0 to 1. Default 500000.")
     f.DEFINE_integer("num_classes", None, "Train a class-conditional model on (images, labels) data "
                      "with this many classes (dcgan or resnet). Default: unconditional.")
+    f.DEFINE_enum("distribution", d.distribution, list(distribution_lib.NAMES), "Data-parallel training: "
+                  "devices (every device of this host), processes (a multi-process job: torchrun, TF_CONFIG "
+                  "or KERAS_DISTRIBUTION_*), tpu (TensorFlow), auto (processes when launched as a job, else "
+                  "devices when there are several) or none. --batch_size stays the global critic batch.")
+    f.DEFINE_enum("precision", d.precision, list(PRECISIONS), "The layers' precision: float32, or "
+                  "mixed_bfloat16 (bfloat16 computations, float32 weights).")
     f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")
     f.DEFINE_enum("backend", None, ["tensorflow", "jax", "torch"], "Keras backend (default: KERAS_BACKEND).")
     f.DEFINE_string("workdir", "runs/wgan", "Working directory; an existing one is resumed.")

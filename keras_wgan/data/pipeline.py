@@ -298,16 +298,41 @@ def batch_for_wgan(
             f"n_critic * batch_size = {total} samples, and whole batches only are "
             "kept. Use more data, a smaller batch_size or n_critic, or repeat=True."
         )
-    if shuffle_buffer:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
+    if shuffle_buffer and repeat and seed is not None and 0 < size <= shuffle_buffer:
+        # A buffer that holds every sample: each pass is a permutation drawn
+        # from (seed, pass), so every iterator of this dataset gives the same
+        # batches, however many an engine makes (tf.distribute's fit makes
+        # more than one), where a reshuffling dataset would go on from the
+        # last iterator's order.
+        dataset = _seeded_passes(dataset, size, seed)
+    else:
+        if shuffle_buffer:
+            dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            dataset = dataset.repeat()
     if map_fn is not None:
         dataset = dataset.map(map_fn, num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = dataset.batch(total, drop_remainder=True)
     if prefetch:
         dataset = dataset.prefetch(AUTOTUNE)
     return dataset
+
+
+def _seeded_passes(dataset, size, seed):
+    """`dataset` (of `size` samples) repeated for ever, pass e in the order
+    of the permutation drawn from the seed `(seed, e)`."""
+
+    def one_pass(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(size, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return dataset.batch(size).flat_map(
+            lambda *whole: tf.data.Dataset.from_tensor_slices(
+                tf.nest.map_structure(lambda x: tf.gather(x, order), whole if len(whole) > 1 else whole[0])
+            )
+        )
+
+    return tf.data.Dataset.range(2**62).flat_map(one_pass)
 
 
 def resize_and_center_crop(image: tf.Tensor, image_size: int) -> tf.Tensor:

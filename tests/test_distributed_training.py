@@ -1,0 +1,169 @@
+"""`python -m keras_wgan.train` data-parallel, on the backend under test:
+two devices in one process (`--distribution=devices`), two processes on
+127.0.0.1 (`--distribution=processes`: JAX's coordinator, a TensorFlow
+`TF_CONFIG`, torchrun's environment), and a job one of whose processes is
+killed and which, started again, resumes from the chief's checkpoint. Each
+trains a small DCGAN (batch normalization in the generator) with the
+gradient penalty and the real noise sampler, and ends equal to the same
+command on one device, within TOLERANCE."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import BACKEND, REPO_ROOT
+
+# float32 sums in another order (two partial sums all-reduced, the moments
+# of batch normalization as E[x^2] - E[x]^2): measured differences in the
+# trained weights are given per test; training moves them by ~1e-3 (Adam's
+# steps of 1e-4, 8 critic and 4 generator updates).
+TOLERANCE = 2e-5
+FLAGS = [
+    "--architecture=dcgan", "--image_size=16", "--width=8", "--latent_dim=8", "--batch_size=8",
+    "--n_critic=2", "--lipschitz=gp", "--generator_iterations=4", "--iterations_per_epoch=2",
+    "--eval_metrics=none", "--log_every=1", "--sample_every=2", "--diagnostics_every=2", "--verbose=0",
+]
+TIMEOUT = 300
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(**extra):
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO_ROOT)
+    for name in ("TF_CONFIG", "RANK", "WORLD_SIZE", "KERAS_DISTRIBUTION_PROCESS_ID"):
+        env.pop(name, None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def process_environments(count=2):
+    """What each process of a local job is started with, per backend."""
+    port = free_port()
+    if BACKEND == "jax":
+        return [environment(KERAS_DISTRIBUTION_JOB_ADDRESSES=f"127.0.0.1:{port}",
+                            KERAS_DISTRIBUTION_NUM_PROCESSES=count, KERAS_DISTRIBUTION_PROCESS_ID=i)
+                for i in range(count)]
+    if BACKEND == "tensorflow":
+        workers = [f"127.0.0.1:{free_port()}" for _ in range(count)]
+        return [environment(TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                  "task": {"type": "worker", "index": i}}))
+                for i in range(count)]
+    return [environment(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE=count, RANK=i, LOCAL_RANK=i)
+            for i in range(count)]
+
+
+def launch(workdir, data, envs, extra=()):
+    """Starts the program once per environment; waits for all. When one
+    process fails, the others are stopped (as torchrun does), and the
+    return codes and the first failure's output are returned."""
+    command = [sys.executable, "-m", "tests.distributed_main", f"--dataset={data}", f"--workdir={workdir}",
+               *FLAGS, *extra]
+    logs = [open(os.path.join(os.path.dirname(workdir), f"{os.path.basename(workdir)}.{i}.log"), "w+")
+            for i in range(len(envs))]
+    processes = [subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                 for env, log in zip(envs, logs)]
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline and any(p.poll() is None for p in processes):
+        if any(p.poll() not in (None, 0) for p in processes):
+            break
+        time.sleep(0.5)
+    for p in processes:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    outputs = []
+    for log in logs:
+        log.seek(0)
+        outputs.append(log.read()[-3000:])
+        log.close()
+    return [p.returncode for p in processes], outputs
+
+
+def weights(workdir):
+    import keras
+
+    model = keras.saving.load_model(os.path.join(workdir, "model.keras"))
+    return model.generator.get_weights() + model.critic.get_weights(), model
+
+
+def max_difference(a, b):
+    return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("distributed")
+    rng = np.random.default_rng(0)
+    data = str(root / "images.npz")
+    np.savez(data, images=rng.integers(0, 256, (64, 16, 16, 1), dtype=np.uint8))
+    codes, outputs = launch(str(root / "one"), data, [environment()])
+    assert codes == [0], outputs[0]
+    reference, _ = weights(str(root / "one"))
+    initial = None
+    return {"root": root, "data": data, "reference": reference, "initial": initial}
+
+
+def moved(run):
+    """How far training moved the generator from its initial weights."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    from keras_wgan import train as program
+
+    config = program.resolve(program.Config(dataset=run["data"], architecture="dcgan", image_size=16, width=8,
+                                            latent_dim=8, batch_size=8, n_critic="2", lipschitz="gp"))
+    generator, _ = program.build_models(config, (16, 16, 1))
+    return max_difference(generator.get_weights(), run["reference"][: len(generator.get_weights())])
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch: one process per device (torchrun); see the process test")
+def test_two_devices_in_one_process_train_as_one_device(run):
+    workdir = str(run["root"] / "devices")
+    codes, outputs = launch(workdir, run["data"], [environment(KERAS_WGAN_TEST_DEVICES=2)],
+                            ["--distribution=devices"])
+    assert codes == [0], outputs[0]
+    with open(os.path.join(workdir, "metrics.json")) as f:
+        assert json.load(f)["replicas"] == 2
+    trained, _ = weights(workdir)
+    assert max_difference(trained, run["reference"]) < TOLERANCE
+    assert moved(run) > 100 * TOLERANCE
+
+
+def test_two_processes_train_as_one_device_and_only_the_chief_writes(run):
+    workdir = str(run["root"] / "processes")
+    codes, outputs = launch(workdir, run["data"], process_environments(), ["--distribution=processes"])
+    assert codes == [0, 0], "\n".join(outputs)
+    with open(os.path.join(workdir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["replicas"] == 2 and metrics["generator_iterations"] == 4
+    trained, _ = weights(workdir)
+    assert max_difference(trained, run["reference"]) < TOLERANCE
+    # One writer: one TensorBoard event file, the chief's.
+    events = [f for _, _, files in os.walk(os.path.join(workdir, "logs", "train")) for f in files
+              if "tfevents" in f]
+    assert len(events) == 1, events
+
+
+def test_a_killed_process_and_a_restarted_job_resume_without_losing_work(run):
+    workdir = str(run["root"] / "killed")
+    envs = process_environments()
+    for env in envs:  # process 1 dies after 3 generator iterations (the checkpoint is at 2)
+        env.update(KERAS_WGAN_TEST_EXIT_AT="3", KERAS_WGAN_TEST_EXIT_PROCESS="1")
+    codes, outputs = launch(workdir, run["data"], envs, ["--distribution=processes"])
+    assert codes[1] == 17, "\n".join(outputs)
+    with open(os.path.join(workdir, "backup", "training_metadata.json")) as f:
+        assert json.load(f)["epoch"] == 1  # the first epoch's 2 iterations were kept
+    codes, outputs = launch(workdir, run["data"], process_environments(), ["--distribution=processes"])
+    assert codes == [0, 0], "\n".join(outputs)
+    trained, _ = weights(workdir)
+    assert max_difference(trained, run["reference"]) < TOLERANCE
