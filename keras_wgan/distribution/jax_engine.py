@@ -23,13 +23,18 @@ import math
 import os
 import sys
 import threading
+import time
 from unittest import mock
 
 import keras
 
 from keras_wgan.distribution import Distribution
 
-ENVIRONMENT = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
+ENVIRONMENT = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 
 # Seconds added to JAX's own initialization timeout, so that the watchdog's
 # one-line error comes first (JAX then aborts the process with a stack trace).
@@ -118,12 +123,16 @@ def _initialize(timeout: float) -> None:
     if jax.distributed.is_initialized():
         return
     try:
-        address = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or os.environ.get("JAX_COORDINATOR_ADDRESS")
+        address = os.environ.get(ENVIRONMENT[0]) or os.environ.get("JAX_COORDINATOR_ADDRESS")
         coordinator = address.split(",")[0].strip() if address else None
         process_id = int(os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "-1"))
         int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "0"))
     except ValueError as error:
         raise ValueError(f"--distribution=processes: bad {', '.join(ENVIRONMENT)}: {error}.") from None
+    # Processes on CPU all-reduce through gloo: JAX 0.10's default, not
+    # older releases' (none), which this package also supports.
+    if getattr(jax.config, "jax_cpu_collectives_implementation", "gloo") in (None, "none"):
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
     deadline = _now() + timeout
     if coordinator and process_id > 0:
         _wait_for_port(coordinator, deadline, timeout)
@@ -162,8 +171,6 @@ def _initialize(timeout: float) -> None:
 
 
 def _now():
-    import time
-
     return time.monotonic()
 
 
@@ -175,13 +182,13 @@ def _wait_for_port(address, deadline, timeout):
     """Returns once `host:port` accepts a TCP connection; `TimeoutError`
     (one line) if it does not before `deadline`."""
     import socket
-    import time
 
     host, _, port = address.rpartition(":")
     host = host.strip("[]")
     while True:
         try:
-            with socket.create_connection((host, int(port)), timeout=max(0.1, min(1.0, deadline - _now()))):
+            wait = max(0.1, min(1.0, deadline - _now()))
+            with socket.create_connection((host, int(port)), timeout=wait):
                 return
         except OSError:
             if _now() >= deadline:
