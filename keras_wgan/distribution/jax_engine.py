@@ -51,7 +51,14 @@ def local_device_count() -> int:
 class JAXDistribution(Distribution):
     """A `keras.distribution.DataParallel` over `devices` (all processes'),
     as a `Distribution`: `scope()` is the Keras distribution's scope; the
-    dataset goes to `fit` unchanged (Keras gives each process its part)."""
+    dataset goes to `fit` unchanged (Keras gives each process its part).
+
+    With several processes, whatever runs the model inside the scope is one
+    program over every process's devices, which every process must run:
+    work that only the chief does (writing weights, generating samples)
+    belongs outside the scope, where it runs on the chief's own devices
+    (measured: `save_weights` and `generate` outside it work; `generate`
+    inside it on the chief alone waits for the other process forever)."""
 
     def __init__(self, name, devices):
         import jax
@@ -80,26 +87,21 @@ def make(name: str, timeout: float = 300.0) -> Distribution:
     process), "processes" (every device of every process of a job joined by
     `keras.distribution.initialize`; `timeout` seconds to meet the other
     processes) or "tpu" (every TPU device)."""
+    if name not in ("devices", "processes", "tpu"):
+        raise ValueError(
+            f"Unknown distribution {name!r} for the JAX backend; it has devices, processes and tpu."
+        )
     if name == "processes":
-        _initialize(timeout)
-        import jax
-
-        return JAXDistribution(name, jax.devices())
+        _initialize(timeout)  # before anything uses JAX's devices
     import jax
 
-    if name == "devices":
-        return JAXDistribution(name, jax.devices())
-    if name == "tpu":
-        devices = jax.devices()
-        if devices[0].platform != "tpu":
-            raise ValueError(
-                f"--distribution=tpu needs TPU devices; JAX sees {len(devices)} {devices[0].platform} "
-                "device(s). Use --distribution=devices (or processes) here."
-            )
-        return JAXDistribution(name, devices)
-    raise ValueError(
-        f"Unknown distribution {name!r} for the JAX backend; it has devices, processes and tpu."
-    )
+    devices = jax.devices()
+    if name == "tpu" and devices[0].platform != "tpu":
+        raise ValueError(
+            f"--distribution=tpu needs TPU devices; JAX sees {len(devices)} {devices[0].platform} "
+            "device(s). Use --distribution=devices (or processes) here."
+        )
+    return JAXDistribution(name, devices)
 
 
 def _initialize(timeout: float) -> None:
