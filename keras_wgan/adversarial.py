@@ -206,11 +206,14 @@ class AdversarialModel(Trainer):
         """The critic's scores of `x` as it is (no augmentation)."""
         return self.critic(x if labels is None else [x, ops.convert_to_tensor(labels)], training=training)
 
-    def score(self, samples, labels=None, training=True):
+    def score(self, samples, labels=None, training=True, parts=1):
         """The critic's scores of `samples` as training computes them: in
         training mode, after the augmentation (`augment`) when there is one;
         with `training=False`, of the samples as they are. `labels` are the
         samples' classes for a conditional model (`num_classes`), else None.
+        `parts`: how many equal batches `samples` joins (2 for a real and a
+        fake batch scored in one call), so that under a distribution each
+        replica's augmentation draws are its part of each batch's.
 
         Example:
 
@@ -221,22 +224,25 @@ class AdversarialModel(Trainer):
         if training and self.augment is not None:
             params = self._replica_part(
                 lambda n, seed: self.augment.draw(n, samples.shape[1:], seed),
-                ops.shape(samples)[0], self.seed_generator,
+                ops.shape(samples)[0], self.seed_generator, parts,
             )
             samples = self.augment.apply(samples, params)
         return self._critic_call(samples, labels, training=training)
 
-    def _replica_part(self, draw, batch_size, seed=None):
+    def _replica_part(self, draw, batch_size, seed=None, parts=1):
         """`draw(n, seed)` (a sampler of noise with a leading batch axis,
         or a structure of them) for this replica's `batch_size` rows. Where
         the step runs as replica r of R (`keras_wgan.distribution`), every
         replica draws the global batch, R * batch_size rows, from the same
         seed and keeps rows r * batch_size onwards: the replicas' noise
-        differs, and together it is what one device draws."""
+        differs, and together it is what one device draws. `parts`: how
+        many equal batches the rows join (a real and a fake batch scored in
+        one call): the replica keeps its part of each."""
         index, count = self._replica()
         if count == 1:
             return draw(batch_size, seed)
-        rows = ops.arange(batch_size) + index * batch_size
+        size = batch_size // parts
+        rows = ops.concatenate([ops.arange(size) + (k * count + index) * size for k in range(parts)])
         return keras.tree.map_structure(lambda x: ops.take(x, rows, axis=0), draw(batch_size * count, seed))
 
     def _replica_latent(self, batch_size, seed=None):
@@ -605,7 +611,7 @@ class AdversarialModel(Trainer):
             return real_scores, fake_scores, (added_for_real + added_for_fake) / 2.0 + regularizers
         size = ops.shape(real)[0]
         both_labels = None if labels is None else ops.concatenate([labels, labels])
-        scores = self.score(ops.concatenate([real, fake]), both_labels, training=training)
+        scores = self.score(ops.concatenate([real, fake]), both_labels, training=training, parts=2)
         return scores[:size], scores[size:], _sum_of(self.critic.losses)
 
     def generator_update(self, batch_size):

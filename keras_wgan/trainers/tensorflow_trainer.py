@@ -17,12 +17,23 @@ def _replica_context():
     return context
 
 
+def _reducible(logs):
+    """A step's logs as Keras can reduce them across the workers of a
+    MultiWorkerMirroredStrategy: Keras 3.15 averages them there with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails on a scalar, so
+    each is given one axis (the replicas' values are equal: the metrics
+    are synchronized)."""
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
+
+
 class TensorFlowTrainer(BackendTrainer):
     def make_seed_generator(self, seed, name):
         return keras.random.SeedGenerator(seed, name=name)
 
     def train_step(self, data, generator_update=None):
-        return self._wgan_train_step(data, generator_update)
+        return _reducible(self._wgan_train_step(data, generator_update))
 
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
@@ -53,7 +64,7 @@ class TensorFlowTrainer(BackendTrainer):
         return train_function
 
     def test_step(self, data):
-        return self._wgan_test_step(data)
+        return _reducible(self._wgan_test_step(data))
 
     def _minimize(self, loss_fn, variables, optimizer):
         with tf.GradientTape() as tape:
