@@ -1,7 +1,10 @@
-"""PyTorch: eager execution, gradients from `torch.autograd.grad`."""
+"""PyTorch: eager execution, gradients from `torch.autograd.grad`; under a
+`torch.distributed` process group (`keras_wgan/distribution/torch_engine.py`)
+each process is one replica, and the step all-reduces what it must."""
 
 import keras
 import torch
+import torch.distributed as dist
 
 from keras_wgan.trainers.base import BackendTrainer
 
@@ -20,15 +23,29 @@ class TorchTrainer(BackendTrainer):
     def _minimize(self, loss_fn, variables, optimizer):
         loss, aux = loss_fn()
         values = [v.value for v in variables]
-        if not values:  # e.g. a fixed generator: nothing to train
-            return loss.detach(), keras.tree.map_structure(_detach, aux)
-        # `autograd.grad` differentiates only with respect to `variables`:
-        # the critic's parameters get no gradient from the generator's loss.
-        grads = torch.autograd.grad(loss, values, allow_unused=True)
-        grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
-        with torch.no_grad():
-            optimizer.apply(grads, variables)
-        return loss.detach(), keras.tree.map_structure(_detach, aux)
+        grads = []
+        if values:  # none: e.g. a fixed generator, nothing to train
+            # `autograd.grad` differentiates only with respect to `variables`:
+            # the critic's parameters get no gradient from the generator's loss.
+            grads = torch.autograd.grad(loss, values, allow_unused=True)
+            grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+        loss, aux = loss.detach(), keras.tree.map_structure(_detach, aux)
+        if _world_size() > 1:
+            # The replicas' means, in one all-reduce: the gradients (each a
+            # replica's mean over its equal part, so their mean is the
+            # gradient of the global batch's mean), the loss and the scalar
+            # entries of `aux` (what the metrics log).
+            flat = keras.tree.flatten(aux)
+            scalars = [i for i, x in enumerate(flat) if isinstance(x, torch.Tensor) and x.ndim == 0]
+            reduced = _all_reduce_mean([*grads, loss, *(flat[i] for i in scalars)])
+            grads, loss = reduced[: len(grads)], reduced[len(grads)]
+            for i, x in zip(scalars, reduced[len(grads) + 1 :]):
+                flat[i] = x
+            aux = keras.tree.pack_sequence_as(aux, flat)
+        if values:
+            with torch.no_grad():
+                optimizer.apply(grads, variables)
+        return loss, aux
 
     def _without_gradient(self, fn):
         # No autograd graph at all, rather than one cut off afterwards.
@@ -60,6 +77,96 @@ class TorchTrainer(BackendTrainer):
     def _check_splits(self, real, n, message):
         return real  # Shapes are static in eager mode: checked before this is called.
 
+    # Distribution: each process of a torch.distributed group is a replica.
+
+    def _replica(self):
+        world = _world_size()
+        return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+    def _gather(self, x):
+        world = _world_size()
+        if world == 1:
+            return x
+        x = keras.ops.convert_to_tensor(x).detach().contiguous()
+        parts = [torch.empty_like(x) for _ in range(world)]
+        dist.all_gather(parts, x)
+        return torch.cat(parts, dim=0)
+
+    def _synchronize_batch_norm(self, layer):
+        if getattr(layer, "_keras_wgan_synchronized", False):
+            return  # already patched: calling twice changes nothing
+        keras_moments = layer._moments
+
+        def moments(inputs, mask):
+            world = _world_size()
+            if world == 1 or mask is not None:
+                return keras_moments(inputs, mask)
+            return _global_moments(inputs, layer._reduction_axes, world)
+
+        # The instance's method, not its config: saving, cloning and
+        # one-process training are unchanged.
+        layer._moments = moments
+        layer._keras_wgan_synchronized = True
+
 
 def _detach(value):
     return value.detach() if isinstance(value, torch.Tensor) else value
+
+
+def _world_size():
+    """The default process group's size, 1 without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def _all_reduce_mean(tensors):
+    """The replicas' mean of each tensor: one flat buffer (per dtype) in
+    one all-reduce, rather than one collective per tensor."""
+    out = list(tensors)
+    by_dtype = {}
+    for i, tensor in enumerate(tensors):
+        by_dtype.setdefault(tensor.dtype, []).append(i)
+    world = dist.get_world_size()
+    for indices in by_dtype.values():
+        buffer = torch.cat([tensors[i].reshape(-1) for i in indices])
+        dist.all_reduce(buffer)
+        buffer = buffer / world
+        for i, part in zip(indices, torch.split(buffer, [tensors[i].numel() for i in indices])):
+            out[i] = part.view(tensors[i].shape)
+    return out
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """The sum of `x` over the replicas, differentiable (also twice: a
+    gradient penalty differentiates a gradient): the gradient of each
+    replica's `x` is the sum of every replica's gradient of the result.
+    (`torch.distributed.nn.functional.all_reduce`, the same, is deprecated
+    for `_functional_collectives`, which is private.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return _AllReduceSum.apply(gradient)
+
+
+def _global_moments(inputs, axes, world):
+    """The mean and variance of `inputs` over `axes` and over every
+    replica's samples (equal parts), differentiably: the sums are
+    all-reduced by `_AllReduceSum`, so each replica's samples get the
+    gradient of every replica's loss. As Keras computes moments on torch
+    (`ops.moments`): the mean, and the mean of squares less the squared
+    mean."""
+    axes = tuple(axes)
+    count = 1
+    for axis in axes:
+        count *= inputs.shape[axis]
+    sums = torch.stack([torch.sum(inputs, dim=axes), torch.sum(torch.square(inputs), dim=axes)])
+    sums = _AllReduceSum.apply(sums) / (count * world)
+    mean, mean_of_squares = sums[0], sums[1]
+    return mean, mean_of_squares - torch.square(mean)
