@@ -5,11 +5,12 @@ of a `torchrun` job (gloo on CPU), and writes what the test compares.
     python tests/torch_dist_train.py OUT_DIR {fixed,real}
     python -m torch.distributed.run --nproc_per_node=2 tests/torch_dist_train.py OUT_DIR {fixed,real}
 
-`fixed`: the noise comes from tables (tests.conftest.FixedNoise); each
-replica takes its part of every global draw, the rows its part of each
-critic batch has (so it checks the gradients, batch-norm moments and logs
-whatever the model's own noise slicing does). `real`: the model's own
-sampler (its global draws, sliced per replica by AdversarialModel).
+`fixed`: the noise comes from tables (tests.conftest.FixedNoise), the same
+global draws as one process's; each replica uses its part of every draw,
+the rows its part of each critic batch has (so it checks the gradients,
+batch-norm moments and logs whether or not the model slices its own noise
+yet). `real`: the model's own sampler (its global draws, sliced per
+replica by `AdversarialModel._replica_part`).
 
 Every process writes OUT_DIR/rank{r}.npz (the networks' weights) and
 OUT_DIR/rank{r}.json (the logs, and what the distribution says)."""
@@ -26,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 
 import keras_wgan  # noqa: E402
 from keras_wgan import distribution as distributions  # noqa: E402
+from keras_wgan.adversarial import AdversarialModel  # noqa: E402
 from tests.conftest import FixedNoiseWGAN  # noqa: E402
 
 IMAGE, LATENT, FILTERS = 16, 8, 8
@@ -41,13 +43,16 @@ def data():
 
 
 def noise_tables(replica, replicas):
-    """This replica's part of the global noise: per step, N_CRITIC critic
-    draws and one generator draw of BATCH latent vectors (and N_CRITIC
-    draws of BATCH interpolation weights), of which replica r takes the
-    r-th 1/R."""
+    """The global noise, per step N_CRITIC critic draws and one generator
+    draw of BATCH latent vectors (and N_CRITIC draws of BATCH interpolation
+    weights), as this replica's tables: where the model keeps each replica's
+    part of a global draw itself (`AdversarialModel._replica_part`), all of
+    it; before that, the r-th 1/R of every draw."""
     rng = np.random.default_rng(1)
     latent = rng.normal(size=(STEPS * (N_CRITIC + 1), BATCH, LATENT)).astype("float32")
     alphas = rng.uniform(size=(STEPS * N_CRITIC, BATCH)).astype("float32")
+    if hasattr(AdversarialModel, "_replica_part"):
+        return latent, alphas
     part = slice(replica * BATCH // replicas, (replica + 1) * BATCH // replicas)
     return latent[:, part], alphas[:, part]
 
