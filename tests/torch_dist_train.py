@@ -62,18 +62,21 @@ def main(out, noise):
     distribution = distributions.get("auto", timeout=60)
     distribution.check_batch(BATCH)
     rank, replicas = distribution.process_index, distribution.num_replicas
+    # Processes other than 0 initialise and seed their noise otherwise: the
+    # trainer starts them from process 0's state (as one process trains).
+    seeds = (1, 2, 3) if rank == 0 else (11, 12, None)
     with distribution.scope():
-        generator = keras_wgan.models.dcgan_generator(IMAGE, LATENT, 1, FILTERS, seed=1)
-        critic = keras_wgan.models.dcgan_critic(IMAGE, 1, FILTERS, batch_norm=False, seed=2)
+        generator = keras_wgan.models.dcgan_generator(IMAGE, LATENT, 1, FILTERS, seed=seeds[0])
+        critic = keras_wgan.models.dcgan_critic(IMAGE, 1, FILTERS, batch_norm=False, seed=seeds[1])
         if noise == "fixed":
             latent, alphas = noise_tables(rank, replicas)
             wgan = FixedNoiseWGAN(
-                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=3,
+                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=seeds[2],
                 noise=latent, alphas=alphas,
             )
         else:
             wgan = keras_wgan.WGAN(
-                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=3
+                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=seeds[2]
             )
         # What AdversarialModel.build does once the lead's change is merged
         # (idempotent, so calling it here as well changes nothing then).

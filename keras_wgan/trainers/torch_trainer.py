@@ -13,8 +13,43 @@ class TorchTrainer(BackendTrainer):
     def make_seed_generator(self, seed, name):
         return keras.random.SeedGenerator(seed, name=name)
 
+    def fit(self, *args, **kwargs):
+        self._start_in_sync = True
+        return super().fit(*args, **kwargs)
+
     def train_step(self, data):
+        if getattr(self, "_start_in_sync", False):
+            self._start_in_sync = False
+            if _world_size() > 1:
+                self._broadcast_from_first_replica()
         return self._wgan_train_step(data)
+
+    def _broadcast_from_first_replica(self):
+        """Process 0's state on every process, at the first step of each
+        `fit` (as DistributedDataParallel broadcasts its parameters when
+        made): the weights, the optimizers' state, the counters and the
+        noise's seed state. The replicas' updates are all-reduced, so
+        replicas that start alike stay alike; without this, processes that
+        initialised or seeded differently (`seed=None`) would train apart."""
+        variables = list(self.variables)
+        seen = {id(v) for v in variables}
+        variables += [v for v in self.optimizer.variables if id(v) not in seen]
+        values = [v.value.detach().contiguous() for v in variables]
+        # evaluate()'s noise starts alike too (a NumPy copy of its seed state).
+        evaluation_start = getattr(self, "_evaluation_seed_start", None)
+        if evaluation_start is not None:
+            values.append(torch.as_tensor(evaluation_start, device=values[0].device).contiguous())
+        # One buffer of bytes: every dtype (int64 seed states too) in one broadcast.
+        buffer = torch.cat([value.reshape(-1).view(torch.uint8) for value in values])
+        dist.broadcast(buffer, src=0)
+        sizes = [value.numel() * value.element_size() for value in values]
+        parts = torch.split(buffer, sizes)  # copies: a view as int64 needs an aligned offset
+        parts = [part.clone().view(value.dtype).view(value.shape) for value, part in zip(values, parts)]
+        with torch.no_grad():
+            for variable, part in zip(variables, parts):
+                variable.assign(part)
+        if evaluation_start is not None:
+            self._evaluation_seed_start = parts[-1].cpu().numpy()
 
     def test_step(self, data):
         with torch.no_grad():
