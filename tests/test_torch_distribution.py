@@ -23,11 +23,15 @@ pytestmark = pytest.mark.skipif(BACKEND != "torch", reason="torch.distributed: t
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 SCRIPT = os.path.join(REPO_ROOT, "tests", "torch_dist_train.py")
 # float32 sums in another order (per-replica means, then their mean; the
-# batch-norm sums all-reduced): measured 4.3e-8 on the fixed noise, while
-# the 3 steps moved the trainable weights by up to 6.7e-3 (and skipping the
-# gradients' all-reduce, or the batch-norm synchronization, or its
-# backward's all-reduce made a difference of 1e-2, 7e-3 and 5e-3).
-TOLERANCE = 1e-6
+# batch-norm sums all-reduced). Measured on the fixed noise: 4.3e-8 with
+# batch normalization in the generator; 6.1e-6 with it in the critic too,
+# in one kernel entry of 2,048 whose gradient is near zero, where Adam's
+# update g / (sqrt(v) + 1e-7) magnifies the sum-order difference (5.6e-8
+# with epsilon=1e-4). The 3 steps move the trainable weights by up to
+# 6.7e-3; skipping the gradients' all-reduce, or the batch-norm
+# synchronization, or its backward's all-reduce, or the start from process
+# 0's state, made differences of 1e-2, 7e-3, 5e-3 and 2.5e-2.
+TOLERANCE = 1e-5
 
 
 def free_port():
@@ -44,12 +48,12 @@ def environment(**extra):
     return env
 
 
-def train(out, noise, processes):
+def train(out, noise, processes, critic_bn=False):
     """Runs tests/torch_dist_train.py as one process, or as `processes`
     processes of a torchrun job; returns each rank's (weights, report)."""
     out = str(out)
     os.makedirs(out, exist_ok=True)
-    command = [sys.executable, SCRIPT, out, noise]
+    command = [sys.executable, SCRIPT, out, noise] + (["critic_bn"] if critic_bn else [])
     if processes > 1:
         command[1:1] = [
             "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
@@ -72,48 +76,62 @@ def max_difference(a, b):
     return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
 
 
-def compare(tmp_path, noise):
-    (one_weights, one), = train(tmp_path / "one", noise, 1)
-    (weights, report), (weights_1, report_1) = train(tmp_path / "two", noise, 2)
+def compare(tmp_path, noise, critic_bn=False):
+    (one_weights, one), = train(tmp_path / "one", noise, 1, critic_bn)
+    (weights, report), (weights_1, report_1) = train(tmp_path / "two", noise, 2, critic_bn)
     return one_weights, one, weights, report, weights_1, report_1
 
 
-def test_two_processes_train_as_one_on_the_same_noise(tmp_path):
+@pytest.mark.parametrize("critic_bn", [False, True], ids=["critic", "critic_bn"])
+def test_two_processes_train_as_one_on_the_same_noise(tmp_path, critic_bn):
     """The gradients' mean, the logged means and the synchronized batch
-    normalization of the generator: with each replica given its part of
-    the global noise (FixedNoise tables), two processes' weights equal one
+    normalization of the generator (and of the critic, through the gradient
+    penalty's second derivative): with each replica given its part of the
+    global noise (FixedNoise tables), two processes' weights equal one
     process's within TOLERANCE, and the two ranks hold the same weights."""
-    one_weights, one, weights, report, weights_1, report_1 = compare(tmp_path, "fixed")
+    one_weights, one, weights, report, weights_1, report_1 = compare(tmp_path, "fixed", critic_bn)
     assert one["replicas"] == 1 and report["replicas"] == 2
     assert report["replica"] == [0, 2] and report_1["replica"] == [1, 2]
     assert "gloo" in report["describe"] and "2 processes" in report["describe"]
     assert report["gathered"] == [0.0, 0.0, 1.0, 1.0]
     assert "does not divide among the 2 replicas" in report["batch_error"]
     difference = max_difference(weights, one_weights)
-    print("fixed noise: two processes against one, max |difference| of the weights:", difference)
+    print(f"fixed noise, critic_bn={critic_bn}: two processes against one, max |difference|:", difference)
     assert difference < TOLERANCE
-    assert one["moved"] > 1000 * TOLERANCE, one["moved"]
+    assert one["moved"] > 100 * TOLERANCE, one["moved"]
     assert max_difference(weights, weights_1) == 0.0  # the same all-reduced updates on both ranks
     for key, values in one["logs"].items():
         assert report["logs"][key] == report_1["logs"][key], key  # global means on every rank
         np.testing.assert_allclose(report["logs"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-def test_two_processes_train_as_one_with_the_real_sampler(tmp_path):
+@pytest.mark.parametrize(
+    "noise, critic_bn", [("real", False), ("ada", False), ("ada", True)], ids=["real", "ada", "ada_critic_bn"]
+)
+def test_two_processes_train_as_one_with_the_real_sampler(tmp_path, noise, critic_bn):
     """The model's own noise: every replica draws the global batch's noise
-    and keeps its part (AdversarialModel._replica_part)."""
+    (and, with adaptive augmentation, its parameters) and keeps its part
+    (AdversarialModel._replica_part); ADA adapts its probability to every
+    replica's scores. Without batch normalization the critic scores the
+    real and fake batches in one call (their concatenation), with it in
+    two."""
     from keras_wgan.adversarial import AdversarialModel
 
     if not hasattr(AdversarialModel, "_replica_part"):
         # WAITS ON THE MERGE of the lead's adversarial.py: until then every
         # rank draws the same noise, and this comparison cannot hold.
         pytest.skip("AdversarialModel._replica_part (the per-replica noise slicing) is not merged yet")
-    one_weights, one, weights, report, weights_1, _ = compare(tmp_path, "real")
+    one_weights, one, weights, report, weights_1, report_1 = compare(tmp_path, noise, critic_bn)
     difference = max_difference(weights, one_weights)
-    print("real sampler: two processes against one, max |difference| of the weights:", difference)
+    print(f"{noise}, critic_bn={critic_bn}: two processes against one, max |difference|:", difference)
     assert difference < TOLERANCE
-    assert one["moved"] > 1000 * TOLERANCE, one["moved"]
+    assert one["moved"] > 100 * TOLERANCE, one["moved"]
     assert max_difference(weights, weights_1) == 0.0
+    for key, values in one["logs"].items():
+        assert report["logs"][key] == report_1["logs"][key], key
+        np.testing.assert_allclose(report["logs"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    if noise == "ada":
+        assert one["logs"]["augment_probability"] != [0.5]  # it adapted
 
 
 # ----------------------------------------------------------------- errors

@@ -2,15 +2,21 @@
 generator on the torch backend, as one process or as one of the processes
 of a `torchrun` job (gloo on CPU), and writes what the test compares.
 
-    python tests/torch_dist_train.py OUT_DIR {fixed,real}
-    python -m torch.distributed.run --nproc_per_node=2 tests/torch_dist_train.py OUT_DIR {fixed,real}
+    python tests/torch_dist_train.py OUT_DIR {fixed,real,ada} [critic_bn]
+    python -m torch.distributed.run --nproc_per_node=2 tests/torch_dist_train.py OUT_DIR {fixed,real,ada} [critic_bn]
 
 `fixed`: the noise comes from tables (tests.conftest.FixedNoise), the same
 global draws as one process's; each replica uses its part of every draw,
 the rows its part of each critic batch has (so it checks the gradients,
 batch-norm moments and logs whether or not the model slices its own noise
 yet). `real`: the model's own sampler (its global draws, sliced per
-replica by `AdversarialModel._replica_part`).
+replica by `AdversarialModel._replica_part`); `ada`: the same with adaptive
+augmentation (its parameters drawn likewise, its probability adapted to
+every replica's scores, `_gather`).
+
+`critic_bn`: a critic with batch normalization (synchronized too, and
+scoring real and fake batches in two calls; the gradient penalty then
+differentiates through the moments' all-reduce twice).
 
 Every process writes OUT_DIR/rank{r}.npz (the networks' weights) and
 OUT_DIR/rank{r}.json (the logs, and what the distribution says)."""
@@ -57,7 +63,7 @@ def noise_tables(replica, replicas):
     return latent[:, part], alphas[:, part]
 
 
-def main(out, noise):
+def main(out, noise, critic_bn=False):
     keras.utils.set_random_seed(0)
     distribution = distributions.get("auto", timeout=60)
     distribution.check_batch(BATCH)
@@ -67,7 +73,7 @@ def main(out, noise):
     seeds = (1, 2, 3) if rank == 0 else (11, 12, None)
     with distribution.scope():
         generator = keras_wgan.models.dcgan_generator(IMAGE, LATENT, 1, FILTERS, seed=seeds[0])
-        critic = keras_wgan.models.dcgan_critic(IMAGE, 1, FILTERS, batch_norm=False, seed=seeds[1])
+        critic = keras_wgan.models.dcgan_critic(IMAGE, 1, FILTERS, batch_norm=critic_bn, seed=seeds[1])
         if noise == "fixed":
             latent, alphas = noise_tables(rank, replicas)
             wgan = FixedNoiseWGAN(
@@ -75,14 +81,19 @@ def main(out, noise):
                 noise=latent, alphas=alphas,
             )
         else:
+            augment = None
+            if noise == "ada":  # p moves by 8 / 64 at every critic update
+                augment = keras_wgan.augment.AdaptiveAugment(initial_probability=0.5, interval=1, speed=64, seed=4)
             wgan = keras_wgan.WGAN(
-                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=seeds[2]
+                generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz="gp", seed=seeds[2],
+                augment=augment,
             )
         # What AdversarialModel.build does once the lead's change is merged
         # (idempotent, so calling it here as well changes nothing then).
-        for layer in generator._flatten_layers():
-            if isinstance(layer, keras.layers.BatchNormalization):
-                wgan._synchronize_batch_norm(layer)
+        for network in (generator, critic):
+            for layer in network._flatten_layers():
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    wgan._synchronize_batch_norm(layer)
         wgan.compile(
             generator_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
             critic_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
@@ -115,4 +126,4 @@ def main(out, noise):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], critic_bn=sys.argv[3:] == ["critic_bn"])

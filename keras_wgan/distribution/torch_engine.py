@@ -16,6 +16,7 @@ torchrun --nproc_per_node=N -m keras_wgan.train --distribution=processes ...
 ```
 """
 
+import atexit
 import datetime
 import os
 import socket
@@ -137,6 +138,17 @@ def _initialize(timeout):
         raise RuntimeError(
             f"Could not join {where} with backend {backend} within the timeout of {timeout:g} s: {first_line}"
         ) from None
+    # A group still alive when the interpreter exits can abort the process
+    # as it ends ("terminate called without an active exception", seen with
+    # gloo): the group made here is destroyed first.
+    atexit.register(_destroy)
+
+
+def _destroy():
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _wait_for(address, port, deadline, message):
