@@ -105,7 +105,9 @@ class TorchProcessGroup(Distribution):
 
 def _initialize(timeout):
     """Joins the default process group from torchrun's environment, with a
-    one-line error, within about `timeout` seconds, where it cannot."""
+    one-line error where it cannot: after `timeout` seconds of waiting for
+    the coordinator (the store at MASTER_ADDR:MASTER_PORT), or for the other
+    processes to join."""
     import torch
     import torch.distributed as dist
 
@@ -130,9 +132,10 @@ def _initialize(timeout):
     if torch.cuda.is_available():
         backend = "nccl"
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    remaining = max(deadline - time.monotonic(), 1.0)
     try:
-        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=remaining))
+        # `timeout` is also how long a collective (a step's all-reduce)
+        # waits for a process that has stopped or is busy elsewhere.
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
     except Exception as error:  # DistNetworkError, DistStoreError, RuntimeError, ValueError
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RuntimeError(
