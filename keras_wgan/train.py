@@ -56,7 +56,7 @@ LR_DECAYS = ("none", "linear")
 PRECISIONS = ("float32", "mixed_bfloat16")
 # What may change between a run and its resumption: the same training on
 # other devices (see keras_wgan.distribution).
-RESUMABLE_ELSEWHERE = ("distribution",)
+RESUMABLE_ELSEWHERE = ("distribution", "distribution_timeout")
 
 
 @dataclasses.dataclass
@@ -123,6 +123,7 @@ class Config:
     # Data-parallel training (keras_wgan.distribution): none, auto, devices,
     # processes or tpu; and the layers' precision.
     distribution: str = "none"
+    distribution_timeout: float = 300.0
     precision: str = "float32"
     seed: int = 0
 
@@ -280,7 +281,8 @@ _COUNTS = ("image_size", "latent_dim", "width", "batch_size", "generator_iterati
            "ada_speed", "num_classes")
 # Flags that are rates, bounds or weights: finite numbers > 0 (as WGAN requires
 # of clip_value and penalty_weight).
-_POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight", "ema_rampup", "ada_target")
+_POSITIVE_REALS = ("clip_value", "lr_generator", "lr_critic", "penalty_weight", "ema_rampup", "ada_target",
+                   "distribution_timeout")
 _STRINGS = ("dataset", "model", "architecture", "n_critic", "lipschitz", "lr_decay", "eval_metrics",
             "eval_features", "eval_resize", "inception_weights", "augment", "augment_policy", "distribution",
             "precision")
@@ -417,7 +419,8 @@ def training_callbacks(config: Config, dataset, workdir, output_dir=None) -> lis
     output_dir = workdir if output_dir is None else output_dir
     return [
         _StopOnNonFinite(backup),  # first: before any save
-        keras.callbacks.BackupAndRestore(backup) if writes else _RestoreOnly(backup),
+        (keras.callbacks.BackupAndRestore(backup) if writes
+         else _RestoreOnly(backup, os.path.join(output_dir, "backup"))),
         monitor(config, dataset, output_dir),
         EstimatePlot(output_dir),
         _StopAtGeneratorIteration(config.generator_iterations),
@@ -426,13 +429,22 @@ def training_callbacks(config: Config, dataset, workdir, output_dir=None) -> lis
 
 class _RestoreOnly(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` for the processes of a job but the chief: they
-    resume from the chief's checkpoint and never write one."""
+    resume from the chief's checkpoint (`backup_dir`), and save theirs, as
+    the chief does, into `scratch_dir`: saving reads variables that the
+    processes synchronize (TensorFlow's metrics), so every process must."""
 
-    def _save_model(self):
-        pass
+    _PATHS = ("backup_dir", "_weights_path", "_training_metadata_path", "_prev_weights_path",
+              "_prev_training_metadata_path")
 
-    def on_train_end(self, logs=None):
-        pass
+    def __init__(self, backup_dir, scratch_dir):
+        super().__init__(backup_dir)
+        self.scratch_dir = scratch_dir
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # restored from the chief's checkpoint
+        scratch = keras.callbacks.BackupAndRestore(self.scratch_dir)
+        for name in self._PATHS:
+            setattr(self, name, getattr(scratch, name))
 
 
 def monitor(config: Config, dataset, workdir) -> Monitor:
@@ -658,7 +670,7 @@ def _train(config, workdir, verbose):
             return json.load(f)  # finished earlier: nothing lost, nothing redone
 
     # First: JAX's multi-process initialization precedes any use of JAX.
-    distribution = distribution_lib.get(config.distribution)
+    distribution = distribution_lib.get(config.distribution, timeout=config.distribution_timeout)
     distribution.check_batch(config.batch_size)
     if verbose and distribution.num_replicas > 1:
         print(f"Distribution {distribution.describe()}")
@@ -699,6 +711,16 @@ def _load_dataset(config):
         raise ValueError(message) from None
 
 
+def _finished_epochs(workdir) -> int:
+    """The epochs done by the checkpoint `BackupAndRestore` will resume
+    from (0 when there is none)."""
+    path = os.path.join(workdir, "backup", "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
 def _train_with(config, workdir, verbose, distribution, output_dir, resolved, config_path, metrics_path,
                 model_path):
     toy = toy2d.is_toy_name(config.dataset)
@@ -725,12 +747,14 @@ def _train_with(config, workdir, verbose, distribution, output_dir, resolved, co
     if verbose:
         print(f"Watch it train: tensorboard --logdir {os.path.join(workdir, 'logs')}")
     start = time.time()
-    # A dataset of its own for fit: the Monitor has taken a batch from
-    # `dataset`, which moved its shuffle on, and an engine may rebuild the
-    # dataset it is given (a fresh shuffle); this one starts where a
-    # rebuilt one would, so every engine trains on the same batches.
+    # A dataset of its own for fit, every batch of it where an uninterrupted
+    # run would be: the Monitor has taken a batch from `dataset`, and an
+    # engine may rebuild the dataset it is given (a fresh start); a resumed
+    # run skips the steps its checkpoint has done, on the same batches.
+    training_data = _load_dataset(config).skip(_finished_epochs(workdir) * steps_per_epoch)
     history = model.fit(
-        distribution.distribute_dataset(_load_dataset(config), model.schedule.n_critic), epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
+        distribution.distribute_dataset(training_data, model.schedule.n_critic),
+        epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,
         callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the data pipeline shuffles; Keras would warn that it cannot
     )
@@ -827,6 +851,8 @@ def _flags(flag_values=None):
                   "devices (every device of this host), processes (a multi-process job: torchrun, TF_CONFIG "
                   "or KERAS_DISTRIBUTION_*), tpu (TensorFlow), auto (processes when launched as a job, else "
                   "devices when there are several) or none. --batch_size stays the global critic batch.")
+    f.DEFINE_float("distribution_timeout", d.distribution_timeout, "Seconds a process waits for the "
+                   "others of its job (to start, and at each collective) before it stops with an error.")
     f.DEFINE_enum("precision", d.precision, list(PRECISIONS), "The layers' precision: float32, or "
                   "mixed_bfloat16 (bfloat16 computations, float32 weights).")
     f.DEFINE_integer("seed", d.seed, "Seed of weights, noise and data.")

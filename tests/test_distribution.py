@@ -23,14 +23,14 @@ def run_check(module):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(BACKEND == "torch", reason="keras_wgan has no distribution for PyTorch yet")
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch: one process per device, under torchrun (tests/test_torch_distribution.py)")
 def test_two_device_training_matches_numpy():
     errors = run_check("tests.distributed_check")
     assert errors["critic_loss"] < 1e-6
     assert errors["generator_kernel"] < 1e-6 and errors["critic_kernel"] < 1e-6
 
 
-@pytest.mark.skipif(BACKEND == "torch", reason="keras_wgan has no distribution for PyTorch yet")
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch: one process per device, under torchrun (tests/test_torch_distribution.py)")
 def test_two_devices_draw_distinct_noise_and_train_as_one_device_on_that_noise():
     """The real sampler on 2 devices, with clipping and with the gradient
     penalty: the devices' latent vectors and interpolation weights differ

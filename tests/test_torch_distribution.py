@@ -82,7 +82,9 @@ def compare(tmp_path, noise, critic_bn=False):
     return one_weights, one, weights, report, weights_1, report_1
 
 
-@pytest.mark.parametrize("critic_bn", [False, True], ids=["critic", "critic_bn"])
+# Batch normalization in the critic too (the generator's is always there):
+# the case that exercises every collective; without it measured 4.3e-8.
+@pytest.mark.parametrize("critic_bn", [True], ids=["critic_bn"])
 def test_two_processes_train_as_one_on_the_same_noise(tmp_path, critic_bn):
     """The gradients' mean, the logged means and the synchronized batch
     normalization of the generator (and of the critic, through the gradient
@@ -106,7 +108,9 @@ def test_two_processes_train_as_one_on_the_same_noise(tmp_path, critic_bn):
 
 
 @pytest.mark.parametrize(
-    "noise, critic_bn", [("real", False), ("ada", False), ("ada", True)], ids=["real", "ada", "ada_critic_bn"]
+    # ADA with a batch-norm critic (scored in two calls) measured 2.8e-8; the
+    # one-call case below is the one that needs the two-part draw.
+    "noise, critic_bn", [("real", False), ("ada", False)], ids=["real", "ada"]
 )
 def test_two_processes_train_as_one_with_the_real_sampler(tmp_path, noise, critic_bn):
     """The model's own noise: every replica draws the global batch's noise
@@ -114,16 +118,10 @@ def test_two_processes_train_as_one_with_the_real_sampler(tmp_path, noise, criti
     (AdversarialModel._replica_part); ADA adapts its probability to every
     replica's scores. Without batch normalization the critic scores the
     real and fake batches in one call (their concatenation), with it in
-    two. Measured on the lead's adversarial.py as of 18:20 UTC: 2.1e-7
+    two. Measured: 2.1e-7
     (real), 2.8e-8 (ada, critic_bn); ada in one call differed by 8e-3
     (each replica's part of the concatenation's augmentation draw took the
     rows of one device's real batch), 2.9e-8 once sliced as two parts."""
-    from keras_wgan.adversarial import AdversarialModel
-
-    if not hasattr(AdversarialModel, "_replica_part"):
-        # WAITS ON THE MERGE of the lead's adversarial.py: until then every
-        # rank draws the same noise, and this comparison cannot hold.
-        pytest.skip("AdversarialModel._replica_part (the per-replica noise slicing) is not merged yet")
     one_weights, one, weights, report, weights_1, report_1 = compare(tmp_path, noise, critic_bn)
     difference = max_difference(weights, one_weights)
     print(f"{noise}, critic_bn={critic_bn}: two processes against one, max |difference|:", difference)
@@ -164,7 +162,7 @@ def test_unreachable_coordinator_is_a_one_line_error_within_the_timeout():
         "from keras_wgan.distribution import torch_engine\n"
         "try:\n"
         "    torch_engine.make('processes', timeout=10)\n"
-        "except (RuntimeError, ValueError) as error:\n"
+        "except (OSError, RuntimeError, ValueError) as error:\n"
         "    print('ERROR', type(error).__name__, str(error))\n"
     )
     env = environment(WORLD_SIZE="2", RANK="1", LOCAL_RANK="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))

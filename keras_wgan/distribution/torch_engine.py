@@ -138,7 +138,7 @@ def _initialize(timeout):
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
     except Exception as error:  # DistNetworkError, DistStoreError, RuntimeError, ValueError
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RuntimeError(
+        raise TimeoutError(
             f"Could not join {where} with backend {backend} within the timeout of {timeout:g} s: {first_line}"
         ) from None
     # A group still alive when the interpreter exits can abort the process
@@ -162,7 +162,7 @@ def _wait_for(address, port, deadline, message):
                 return
         except OSError as error:
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"{message} ({error.strerror or error}).") from None
+                raise TimeoutError(f"{message} ({error.strerror or error}).") from None
             time.sleep(0.25)
 
 
