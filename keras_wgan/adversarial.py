@@ -711,10 +711,14 @@ class AdversarialModel(Trainer):
         critic_loss = self.critic_loss(real_scores, fake_scores) + carried
         penalty = self.lipschitz.penalty(self, real, fake, training=False, seed=seed, labels=labels)
         if penalty is not None:
-            self.penalty_tracker.update_state(penalty)
             critic_loss = critic_loss + penalty
+        generator_loss = self.generator_loss(fake_scores) + generator_carried
+        values = [estimate, critic_loss, generator_loss] + ([] if penalty is None else [penalty])
+        estimate, critic_loss, generator_loss, *penalty = self._replicas_mean(values)  # global means
+        if penalty:
+            self.penalty_tracker.update_state(penalty[0])
         self.critic_loss_tracker.update_state(critic_loss)
-        self.generator_loss_tracker.update_state(self.generator_loss(fake_scores) + generator_carried)
+        self.generator_loss_tracker.update_state(generator_loss)
         self.wasserstein_tracker.update_state(estimate)
         return self._logs(training=False)
 

@@ -672,7 +672,7 @@ def _train(config, workdir, verbose):
     # First: JAX's multi-process initialization precedes any use of JAX.
     distribution = distribution_lib.get(config.distribution, timeout=config.distribution_timeout)
     distribution.check_batch(config.batch_size)
-    if verbose and distribution.num_replicas > 1:
+    if verbose and distribution.num_replicas > 1 and distribution.is_chief:
         print(f"Distribution {distribution.describe()}")
     # The processes of a job but the chief write into a scratch directory.
     output_dir = workdir if distribution.is_chief else tempfile.mkdtemp(prefix="keras_wgan_worker_")
@@ -888,8 +888,9 @@ def main(argv, flags=None):
         metrics = train(config, flags.workdir, verbose=flags.verbose)
     except USER_ERRORS as error:
         sys.exit(error_line(error))
-    print(json.dumps(metrics, indent=2, sort_keys=True))
-    print(f"Samples, logs and model in {flags.workdir}/ (tensorboard --logdir {flags.workdir}/logs)")
+    if distribution_lib.launched_process_index() == 0:  # one process of a job reports
+        print(json.dumps(metrics, indent=2, sort_keys=True))
+        print(f"Samples, logs and model in {flags.workdir}/ (tensorboard --logdir {flags.workdir}/logs)")
 
 
 def command(argv, flag_values) -> None:

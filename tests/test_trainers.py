@@ -11,7 +11,8 @@ from keras_wgan.trainers.base import BackendTrainer, unrolls
 from tests.conftest import BACKEND, to_numpy
 
 CONTRACT = ("make_seed_generator", "_minimize", "_without_gradient", "_input_gradient", "_repeat",
-            "_run_if", "_check_splits", "_check_labels", "_replica", "_gather", "_synchronize_batch_norm")
+            "_run_if", "_check_splits", "_check_labels", "_replica", "_replicas_mean", "_gather",
+            "_synchronize_batch_norm")
 
 
 def test_this_backend_implements_the_whole_contract():

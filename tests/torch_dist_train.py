@@ -100,6 +100,8 @@ def main(out, noise, critic_bn=False):
         )
         initial = [np.array(v.numpy()) for v in wgan.trainable_weights]
         history = wgan.fit(distribution.distribute_dataset(data(), N_CRITIC), shuffle=False, verbose=0)
+        # evaluate() on each process's part of the same batches: the global means.
+        evaluation = wgan.evaluate(distribution.distribute_dataset(data(), N_CRITIC), verbose=0, return_dict=True)
     # The networks' weights, the generator's moving statistics included.
     weights = generator.get_weights() + critic.get_weights()
     np.savez(os.path.join(out, f"rank{rank}.npz"), *weights)
@@ -117,6 +119,7 @@ def main(out, noise, critic_bn=False):
         # How far training moved the trainable weights (the largest change).
         "moved": float(max(np.abs(v.numpy() - i).max() for v, i in zip(wgan.trainable_weights, initial))),
         "batch_error": batch_error,
+        "evaluate": {key: float(value) for key, value in evaluation.items()},
     }
     if replicas > 1:
         gathered = keras.ops.convert_to_numpy(wgan._gather(keras.ops.full((2, 1), float(rank))))

@@ -40,6 +40,7 @@ seed, up to the order of floating-point sums.
 """
 
 import contextlib
+import json
 import os
 
 import keras
@@ -142,6 +143,23 @@ def launched_as_multi_process() -> bool:
     return bool(os.environ.get("TF_CONFIG"))
 
 
+def launched_process_index() -> int:
+    """This process's index in the multi-process job it was launched as
+    one of (`RANK`, `KERAS_DISTRIBUTION_PROCESS_ID`, `TF_CONFIG`'s task),
+    else 0: the chief.
+
+    >>> launched_process_index() if not launched_as_multi_process() else 0
+    0
+    """
+    for name in ("RANK", "KERAS_DISTRIBUTION_PROCESS_ID"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    try:
+        return int(json.loads(os.environ.get("TF_CONFIG", "{}"))["task"]["index"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
 def get(name: str = "none", backend: str | None = None, timeout: float = 300.0) -> Distribution:
     """The `Distribution` called `name` (see `NAMES`) on `backend` (Keras's
     by default); `timeout` seconds to reach the other processes of a
@@ -171,4 +189,6 @@ def get(name: str = "none", backend: str | None = None, timeout: float = 300.0) 
     return engine.make(name, timeout=timeout)
 
 
-__all__ = ["Distribution", "NAMES", "get", "interleave_for_replicas", "launched_as_multi_process"]
+__all__ = [
+    "Distribution", "NAMES", "get", "interleave_for_replicas", "launched_as_multi_process", "launched_process_index",
+]

@@ -109,6 +109,13 @@ class BackendTrainer(keras.Model):
         whose step sees the global batch, JAX's, is one replica)."""
         raise NotImplementedError
 
+    def _replicas_mean(self, values):
+        """The scalars `values` (a list) averaged over the replicas, for
+        what the step logs outside `_minimize` (`evaluate()`): an engine
+        whose metrics aggregate across replicas themselves returns them
+        as they are."""
+        raise NotImplementedError
+
     def _gather(self, x):
         """`x` of every replica, concatenated along axis 0, in replica
         order (no gradient)."""

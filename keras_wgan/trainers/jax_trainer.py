@@ -72,6 +72,9 @@ class JAXTrainer(BackendTrainer):
     def _replica(self):
         return 0, 1
 
+    def _replicas_mean(self, values):
+        return values
+
     def _gather(self, x):
         return x
 

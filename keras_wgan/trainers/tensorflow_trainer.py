@@ -124,6 +124,9 @@ class TensorFlowTrainer(BackendTrainer):
         static = tf.get_static_value(replica)  # MirroredStrategy: a constant per replica
         return (replica if static is None else int(static)), context.num_replicas_in_sync
 
+    def _replicas_mean(self, values):
+        return values  # Keras's metrics sum their totals and counts across replicas
+
     def _gather(self, x):
         context = _replica_context()
         return x if context is None else context.all_gather(tf.stop_gradient(x), axis=0)

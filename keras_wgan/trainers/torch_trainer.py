@@ -118,6 +118,11 @@ class TorchTrainer(BackendTrainer):
         world = _world_size()
         return (dist.get_rank(), world) if world > 1 else (0, 1)
 
+    def _replicas_mean(self, values):
+        if _world_size() == 1:
+            return values
+        return _all_reduce_mean([keras.ops.convert_to_tensor(v, "float32") for v in values])
+
     def _gather(self, x):
         world = _world_size()
         if world == 1:
