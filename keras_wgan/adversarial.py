@@ -646,8 +646,8 @@ class AdversarialModel(Trainer):
     def _generator_update_due_after(self, n) -> bool:
         """Whether the generator update is due after `n` more critic
         iterations, from the counters' current values (on the host)."""
-        pending = int(ops.convert_to_numpy(self.pending_critic_iterations.value)) + n
-        needed = self.schedule.critic_iterations(ops.convert_to_tensor(self.generator_iterations.value))
+        pending = int(ops.convert_to_numpy(ops.convert_to_tensor(self.pending_critic_iterations))) + n
+        needed = self.schedule.critic_iterations(ops.convert_to_tensor(self.generator_iterations))
         return pending >= int(ops.convert_to_numpy(needed))
 
     def _wgan_train_step(self, data, generator_update=None):

@@ -75,10 +75,10 @@ def models(weights):
     return generator, critic
 
 
-def train(weights, real, lipschitz, rows, replicas=1):
+def train(weights, real, lipschitz, rows, replicas=1, n_critic=N_CRITIC):
     generator, critic = models(weights)
     settings = {"clip_value": 0.05} if lipschitz == "clip" else {}
-    wgan = RecordingWGAN(generator, critic, latent_dim=LATENT, n_critic=N_CRITIC, lipschitz=lipschitz,
+    wgan = RecordingWGAN(generator, critic, latent_dim=LATENT, n_critic=n_critic, lipschitz=lipschitz,
                          seed=SEED, rows=rows, **settings)
     wgan.compile(**{name: keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-16)
                     for name in ("generator_optimizer", "critic_optimizer")})
@@ -105,13 +105,13 @@ def max_diff(a, b):
     return float(np.abs(np.asarray(a) - np.asarray(b)).max())
 
 
-def check(lipschitz, real, weights, scope, strategy):
+def check(lipschitz, real, weights, scope, strategy, n_critic=N_CRITIC):
     with scope():
         if strategy is not None:
-            wgan = train(weights, real, lipschitz, rows=BATCH // REPLICAS, replicas=REPLICAS)
+            wgan = train(weights, real, lipschitz, rows=BATCH // REPLICAS, replicas=REPLICAS, n_critic=n_critic)
         else:
-            wgan = train(weights, real, lipschitz, rows=BATCH)
-    reference = train(weights, real, lipschitz, rows=BATCH)
+            wgan = train(weights, real, lipschitz, rows=BATCH, n_critic=n_critic)
+    reference = train(weights, real, lipschitz, rows=BATCH, n_critic=n_critic)
     trained = wgan.generator.get_weights() + wgan.critic.get_weights()
     expected = reference.generator.get_weights() + reference.critic.get_weights()
     latents, alphas = per_device(wgan.last_latent, strategy), per_device(wgan.last_alpha, strategy)
@@ -123,6 +123,7 @@ def check(lipschitz, real, weights, scope, strategy):
         "weights_vs_reference": max(max_diff(a, b) for a, b in zip(trained, expected)),
         # How far training moved the generator (its weights are not clipped).
         "generator_moved": max(max_diff(a, b) for a, b in zip(trained[:2], weights[:2])),
+        "generator_iterations": [int(ops.convert_to_numpy(m.generator_iterations)) for m in (wgan, reference)],
     }
     if lipschitz == "gp":
         result["alpha_between_devices"] = float(np.abs(alphas[0] - alphas[1]).min())
@@ -152,6 +153,11 @@ def main():
     results = {
         lipschitz: check(lipschitz, real, weights, scope, strategy) for lipschitz in ("clip", "gp")
     }
+    # The paper's schedule, shortened: 4 critic iterations before the first
+    # generator iteration (2 steps), then 2: the generator update is due in
+    # 2 of the 3 steps (TensorFlow decides it on the host under a strategy).
+    paper = keras_wgan.PaperSchedule(n_critic=N_CRITIC, warmup_generator_iterations=1, warmup_critic_iterations=4)
+    results["paper"] = check("clip", real, weights, scope, strategy, n_critic=paper)
     print(json.dumps(results))
 
 

@@ -38,7 +38,9 @@ class TensorFlowTrainer(BackendTrainer):
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
-        if not tf.distribute.has_strategy() or self._constant_schedule():
+        # The model's strategy (made under its scope), or the one in scope.
+        under_strategy = getattr(self, "_distribute_strategy", None) is not None or tf.distribute.has_strategy()
+        if not under_strategy or self._constant_schedule():
             return super().make_train_function(force)
         # A schedule whose generator update is due on some steps only, under
         # a strategy: the update synchronizes the replicas (the optimizer's
