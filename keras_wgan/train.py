@@ -751,7 +751,9 @@ def _train_with(config, workdir, verbose, distribution, output_dir, resolved, co
     # run would be: the Monitor has taken a batch from `dataset`, and an
     # engine may rebuild the dataset it is given (a fresh start); a resumed
     # run skips the steps its checkpoint has done, on the same batches.
-    training_data = _load_dataset(config).skip(_finished_epochs(workdir) * steps_per_epoch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the data's warnings were given by the first load
+        training_data = _load_dataset(config).skip(_finished_epochs(workdir) * steps_per_epoch)
     history = model.fit(
         distribution.distribute_dataset(training_data, model.schedule.n_critic),
         epochs=math.ceil(steps / steps_per_epoch), steps_per_epoch=steps_per_epoch,

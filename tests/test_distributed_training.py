@@ -24,6 +24,7 @@ from tests.conftest import BACKEND, REPO_ROOT
 # trained weights are given per test; the last two generator iterations
 # move them by far more (measured in the killed job's test).
 TOLERANCE = 2e-5
+BF16_TOLERANCE = 5e-4  # measured 1.6e-4 (TensorFlow), 1.05e-4 (PyTorch)
 FLAGS = [
     "--architecture=dcgan", "--image_size=16", "--width=8", "--latent_dim=8", "--batch_size=8",
     "--n_critic=2", "--lipschitz=gp", "--generator_iterations=4", "--iterations_per_epoch=2",
@@ -222,3 +223,25 @@ def test_a_batch_the_replicas_do_not_divide_and_a_missing_engine_are_one_line_er
             "--distribution=devices; pass a --batch_size that is a multiple of 2."), line
     code, line, _ = error_line(str(run["root"] / "bad"), run["data"], environment(), ["--distribution=tpu"])
     assert code == 1 and line.startswith("error: ") and "tpu" in line.lower(), line
+
+
+def test_mixed_bfloat16_under_the_engine_trains_as_one_device(run):
+    """`--precision=mixed_bfloat16` with the distribution (two devices, or two
+    processes on PyTorch): the same training as one device in bfloat16,
+    within BF16_TOLERANCE (bfloat16 keeps 8 bits of mantissa, so the
+    replicas' other order of sums shows more than in float32)."""
+    flags = ["--precision=mixed_bfloat16"]
+    codes, outputs = launch(str(run["root"] / "bf16_one"), run["data"], [environment()], flags)
+    assert codes == [0], outputs[0]
+    if BACKEND == "torch":
+        envs, distribution = process_environments(), "processes"
+    else:
+        envs, distribution = [environment(KERAS_WGAN_TEST_DEVICES=2)], "devices"
+    workdir = str(run["root"] / "bf16_replicas")
+    codes, outputs = launch(workdir, run["data"], envs, [*flags, f"--distribution={distribution}"])
+    assert set(codes) == {0}, "\n".join(outputs)
+    trained, model = weights(workdir)
+    expected, _ = weights(str(run["root"] / "bf16_one"))
+    print(f"{BACKEND} bfloat16 {distribution}: max |difference| {max_difference(trained, expected):.3g}")
+    assert model.generator.layers[-1].compute_dtype == "bfloat16"
+    assert max_difference(trained, expected) < BF16_TOLERANCE
