@@ -60,27 +60,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def two_processes(module, *args, timeout=300):
-    """Runs `module` as processes 0 and 1 of a job on 127.0.0.1; their
-    (returncode, stdout, stderr)."""
-    address = f"127.0.0.1:{free_port()}"
-    processes = [
-        subprocess.Popen(
-            command(module, *args), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=environment(KERAS_DISTRIBUTION_JOB_ADDRESSES=address, KERAS_DISTRIBUTION_NUM_PROCESSES="2",
-                            KERAS_DISTRIBUTION_PROCESS_ID=str(index)),
-        )
-        for index in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=timeout) for p in processes]
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-    return [(p.returncode, *output) for p, output in zip(processes, outputs)]
-
-
 def load(path):
     with np.load(path) as data:
         count = int(data["count"])
@@ -127,27 +106,10 @@ def test_two_devices_train_as_one_device_with_both_schedules(reference, tmp_path
     assert reference["paper"]["generator_iterations"] == 2
 
 
-def test_two_processes_train_as_one_device(reference, tmp_path):
-    """2 processes joined by keras.distribution.initialize on 127.0.0.1, one
-    CPU device each: each process's dataset gives fit its contiguous half
-    of every global batch, and the trained weights are one device's."""
-    prefix = tmp_path / "run"
-    results = two_processes("tests.jax_dist_train", "processes", prefix, "constant")
-    for index, (returncode, stdout, stderr) in enumerate(results):
-        assert returncode == 0, stderr[-3000:]
-        info = json.loads(stdout.strip().splitlines()[-1])
-        assert info == {"name": "processes", "replicas": 2, "processes": 2, "process": index,
-                        "variable_devices": 2}
-    trained = load(f"{prefix}.constant.npz")
-    assert_trains_as_one_device(trained, reference["constant"])
-    global_batches = trained["real"].reshape((-1, N_CRITIC * BATCH) + trained["real"].shape[1:])
-    half = N_CRITIC * BATCH // 2
-    for index in range(2):
-        with np.load(f"{prefix}.constant.p{index}.npz") as local:
-            parts = [local[f"arr_{i}"] for i in range(len(local.files))]
-        assert len(parts) == len(global_batches)
-        for part, batch in zip(parts, global_batches):
-            np.testing.assert_array_equal(part, batch[index * half : (index + 1) * half])
+# Two processes: tests/test_distributed_training.py runs the training program
+# on two processes joined by keras.distribution.initialize and compares it
+# with one device (measured bit-identical; with the devices listed out of
+# process order it differed by 7.2e-4).
 
 
 def test_a_batch_that_does_not_divide_and_tpu_without_one_are_one_line_errors():
