@@ -1,6 +1,6 @@
 """JAX data-parallel training on Keras's engine (`keras.distribution`):
-two virtual CPU devices in one process and two processes on 127.0.0.1 train
-a small convolutional WGAN (batch normalization in the generator, the
+two virtual CPU devices in one process (two processes on 127.0.0.1: see
+tests/test_distributed_training.py) train a small convolutional WGAN (batch normalization in the generator, the
 gradient penalty, the real noise sampler) through `fit` on a tf.data dataset
 as one process on one device does; and the engine's errors.
 
@@ -11,8 +11,8 @@ fixed at first use.
 Tolerance: the trained weights (batch-norm statistics included) agree with
 one-device training within 1e-5. Measured: 0.0 (bit-identical) on CPU with
 2 devices and with 2 processes (gloo), for the constant and the paper's
-schedule, while training moves the weights by ~0.6 (generator kernels by
-> 0.01). The bound leaves room for sums that other devices or collectives
+schedule, while training moves the weights by ~0.6 (batch-norm statistics
+included; generator kernels by > 0.01). The bound leaves room for sums that other devices or collectives
 order differently."""
 
 import json
