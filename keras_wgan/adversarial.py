@@ -178,6 +178,7 @@ class AdversarialModel(Trainer):
             for layer in network._flatten_layers():
                 if isinstance(layer, (keras.layers.BatchNormalization, ClassConditionalBatchNormalization)):
                     self._synchronize_batch_norm(layer)  # global-batch moments across replicas
+                self._speed_up_layer(layer)
         if self.augment is not None and not self.augment.built:
             self.augment.build(tuple(fake.shape))
         # The average is a copy of the generator made after its set-up (and

@@ -17,7 +17,7 @@ from keras_wgan.models import mlp_critic
 from keras_wgan.models import mlp_generator
 from keras_wgan.models import toy_critic
 from keras_wgan.models import toy_generator
-from tests.conftest import to_numpy
+from tests.conftest import BACKEND, to_numpy
 
 
 def layers_of(model, *types):
@@ -141,6 +141,7 @@ def test_dcgan_defaults_are_the_papers():
             "num_classes": None,
             "seed": None,
             "name": build.__name__,
+            "data_format": None,
         }
     assert reference_dcgan_params(64, 100, 3, 64, 0, True) == (3_576_704, 2_765_568)
 
@@ -605,3 +606,43 @@ def test_serialization_round_trip(name, tmp_path):
     assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(
         model.get_config(), sort_keys=True
     )
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_dcgan_layouts_compute_the_same(batch_norm):
+    # Channels-first feature maps (PyTorch's default) and channels-last ones
+    # (the others') from the same seed: the same weights, and the same
+    # channels-last images and scores, in training mode (batch statistics)
+    # and in inference mode.
+    kwargs = dict(image_size=16, channels=3, filters=4, extra_layers=1, batch_norm=batch_norm, seed=5)
+    pairs = [
+        [dcgan_generator(latent_dim=6, data_format=f, **kwargs) for f in ("channels_last", "channels_first")],
+        [dcgan_critic(data_format=f, **kwargs) for f in ("channels_last", "channels_first")],
+    ]
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(5, 6)).astype("float32"),
+              rng.uniform(-1, 1, (5, 16, 16, 3)).astype("float32")]
+    for (last, first), x in zip(pairs, inputs):
+        for a, b in zip(last.get_weights(), first.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert [type(layer) for layer in first.layers if isinstance(layer, keras.layers.Permute)] == [
+            keras.layers.Permute]
+        assert not any(isinstance(layer, keras.layers.Permute) for layer in last.layers)
+        for training in (True, False):
+            np.testing.assert_allclose(to_numpy(first(x, training=training)),
+                                       to_numpy(last(x, training=training)), rtol=1e-5, atol=1e-6)
+    assert pairs[0][1].output_shape == (None, 16, 16, 3)
+    assert pairs[1][1].input_shape == (None, 16, 16, 3)
+
+
+def test_dcgan_layout_default_is_the_backends():
+    from keras_wgan.models._common import FEATURE_LAYOUT
+
+    expected = FEATURE_LAYOUT[BACKEND]
+    for network in (dcgan_generator(16, 8, channels=1, filters=4), dcgan_critic(16, 1, filters=4)):
+        convs = convs_of(network.layers)
+        assert {conv.data_format for conv in convs} == {expected}
+        bns = layers_of(network, keras.layers.BatchNormalization)
+        assert {bn.axis for bn in bns} == {1 if expected == "channels_first" else -1}
+    with pytest.raises(ValueError, match=r"`data_format` must be None .* Received: data_format='NCHW'"):
+        dcgan_critic(16, 1, data_format="NCHW")

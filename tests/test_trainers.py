@@ -12,7 +12,7 @@ from tests.conftest import BACKEND, to_numpy
 
 CONTRACT = ("make_seed_generator", "_minimize", "_without_gradient", "_input_gradient", "_repeat",
             "_run_if", "_check_splits", "_check_labels", "_replica", "_replicas_mean", "_gather",
-            "_synchronize_batch_norm")
+            "_synchronize_batch_norm", "_speed_up_layer")
 
 
 def test_this_backend_implements_the_whole_contract():

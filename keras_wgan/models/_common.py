@@ -66,3 +66,45 @@ def labels_input() -> keras.KerasTensor:
 
 def normal(mean: float, stddev: float, seeds: Seeds) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=mean, stddev=stddev, seed=seeds())
+
+# Where the convolutional builders keep their feature maps on each backend
+# (their images, in and out, are channels-last everywhere). Keras's PyTorch
+# convolutions take channels-last tensors by copying them to channels-first
+# and back to channels-last memory around every convolution: on the
+# DCGAN-32 step `aten::copy_` took 143 ms against the hand-written loop's
+# 49 ms (benchmarks/RESULTS.md). Channels-first layers on PyTorch convolve
+# the tensors as they are; one transpose at the network's edge, a view, is
+# all that remains. TensorFlow's and JAX's CPU convolutions are
+# channels-last.
+FEATURE_LAYOUT = {"tensorflow": "channels_last", "jax": "channels_last", "torch": "channels_first"}
+_LAYOUTS = ("channels_last", "channels_first")
+
+
+def feature_layout(data_format=None) -> str:
+    """`data_format` checked, or (None) the backend's `FEATURE_LAYOUT`.
+
+    >>> feature_layout("channels_last")
+    'channels_last'
+    """
+    if data_format is None:
+        return FEATURE_LAYOUT.get(keras.backend.backend(), "channels_last")
+    if data_format not in _LAYOUTS:
+        raise ValueError(
+            f"`data_format` must be None (the backend's fastest), 'channels_last' or "
+            f"'channels_first'. Received: data_format={data_format!r}"
+        )
+    return data_format
+
+
+def images_to_layout(images, data_format: str):
+    """Channels-last images as the layers of `data_format` take them."""
+    if data_format == "channels_last":
+        return images
+    return keras.layers.Permute((3, 1, 2), name="to_channels_first")(images)
+
+
+def layout_to_images(x, data_format: str):
+    """Feature maps of `data_format` as channels-last images."""
+    if data_format == "channels_last":
+        return x
+    return keras.layers.Permute((2, 3, 1), name="to_channels_last")(x)

@@ -1,5 +1,7 @@
 """The DCGAN generator and critic of the WGAN reference implementation
-(martinarjovsky/WassersteinGAN, `models/dcgan.py`), channels-last.
+(martinarjovsky/WassersteinGAN, `models/dcgan.py`). Their images are
+channels-last on every backend; inside, the feature maps are in the
+backend's fastest layout (channels-first on PyTorch, `data_format`).
 
 Both networks are pyramids of 4x4 convolutions between the image size and a
 4x4 feature map; the number of filters doubles as the maps halve. As in the
@@ -20,7 +22,8 @@ from keras import layers
 
 from keras_wgan.conditioning import ClassProjection
 from keras_wgan.models._common import Seeds, check_bool, check_int, check_num_classes, is_int
-from keras_wgan.models._common import labels_input, normal
+from keras_wgan.models._common import feature_layout, images_to_layout, labels_input
+from keras_wgan.models._common import layout_to_images, normal
 
 _CONV_STDDEV = 0.02
 
@@ -39,8 +42,9 @@ def _check_image_size(image_size) -> int:
     return int(image_size)
 
 
-def _batch_norm(x, prefix, seeds):
+def _batch_norm(x, prefix, seeds, data_format):
     return layers.BatchNormalization(
+        axis=1 if data_format == "channels_first" else -1,
         momentum=0.9,
         epsilon=1e-5,
         gamma_initializer=normal(1.0, _CONV_STDDEV, seeds),
@@ -53,19 +57,20 @@ def _block(x, conv, prefix, batch_norm, activation, seeds):
     """conv -> [batch norm] -> activation, the reference's building block."""
     x = conv(x)
     if batch_norm:
-        x = _batch_norm(x, prefix, seeds)
+        x = _batch_norm(x, prefix, seeds, conv.data_format)
     if activation == "relu":
         return layers.ReLU(name=f"{prefix}_relu")(x)
     return layers.LeakyReLU(negative_slope=0.2, name=f"{prefix}_lrelu")(x)
 
 
-def _conv(filters, kernel_size, strides, padding, name, seeds, transpose=False):
+def _conv(filters, kernel_size, strides, padding, name, seeds, data_format, transpose=False):
     cls = layers.Conv2DTranspose if transpose else layers.Conv2D
     return cls(
         filters,
         kernel_size,
         strides=strides,
         padding=padding,
+        data_format=data_format,
         use_bias=False,
         kernel_initializer=normal(0.0, _CONV_STDDEV, seeds),
         name=name,
@@ -82,6 +87,7 @@ def dcgan_generator(
     num_classes: int | None = None,
     seed: int | None = None,
     name: str = "dcgan_generator",
+    data_format: str | None = None,
 ) -> keras.Model:
     """The DCGAN generator of the WGAN paper: latent vectors to images in
     [-1, 1].
@@ -119,6 +125,13 @@ def dcgan_generator(
         seed: Seed of the weight initializers, or None to draw from Keras's
             global seed.
         name: Name of the model.
+        data_format: Layout of the feature maps inside the network:
+            "channels_last", "channels_first", or None for the backend's
+            fastest (`keras_wgan.models._common.FEATURE_LAYOUT`:
+            channels-first on PyTorch, channels-last elsewhere). The images
+            the network takes or makes are channels-last in every case; a
+            channels-first network transposes them at its edge (a
+            `Permute` layer). The weights have the same shapes either way.
 
     Returns:
         A Functional `keras.Model` from `(batch, latent_dim)` (and, with
@@ -142,6 +155,7 @@ def dcgan_generator(
     extra_layers = check_int("extra_layers", extra_layers, 0)
     batch_norm = check_bool("batch_norm", batch_norm)
     num_classes = check_num_classes(num_classes)
+    data_format = feature_layout(data_format)
     seeds = Seeds(seed)
 
     z = keras.Input((latent_dim,), name="latent")
@@ -156,11 +170,12 @@ def dcgan_generator(
         )(labels)
         x = layers.Concatenate(name="latent_and_label")([z, embedded])
         inputs = [z, labels]
-    x = layers.Reshape((1, 1, x.shape[-1]), name="latent_as_image")(x)
+    as_image = (x.shape[-1], 1, 1) if data_format == "channels_first" else (1, 1, x.shape[-1])
+    x = layers.Reshape(as_image, name="latent_as_image")(x)
     width = filters * image_size // 8
     x = _block(
         x,
-        _conv(width, 4, 1, "valid", "initial_conv", seeds, transpose=True),
+        _conv(width, 4, 1, "valid", "initial_conv", seeds, data_format, transpose=True),
         "initial",
         batch_norm,
         "relu",
@@ -171,14 +186,14 @@ def dcgan_generator(
         width //= 2
         # 'same' padding of a 4x4 stride-2 transposed convolution pads 1 on
         # each side: PyTorch's padding=1, output exactly twice the input.
-        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds, transpose=True)
+        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds, data_format, transpose=True)
         x = _block(x, conv, f"pyramid_{index}", batch_norm, "relu", seeds)
         size, index = size * 2, index + 1
     for index in range(extra_layers):
-        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds)
+        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds, data_format)
         x = _block(x, conv, f"extra_{index}", batch_norm, "relu", seeds)
-    x = _conv(channels, 4, 2, "same", "final_conv", seeds, transpose=True)(x)
-    images = layers.Activation("tanh", name="tanh")(x)
+    x = _conv(channels, 4, 2, "same", "final_conv", seeds, data_format, transpose=True)(x)
+    images = layers.Activation("tanh", name="tanh")(layout_to_images(x, data_format))
     return keras.Model(inputs, images, name=name)
 
 
@@ -191,6 +206,7 @@ def dcgan_critic(
     num_classes: int | None = None,
     seed: int | None = None,
     name: str = "dcgan_critic",
+    data_format: str | None = None,
 ) -> keras.Model:
     """The DCGAN critic of the WGAN paper: images to one score per sample.
 
@@ -226,6 +242,13 @@ def dcgan_critic(
         seed: Seed of the weight initializers, or None to draw from Keras's
             global seed.
         name: Name of the model.
+        data_format: Layout of the feature maps inside the network:
+            "channels_last", "channels_first", or None for the backend's
+            fastest (`keras_wgan.models._common.FEATURE_LAYOUT`:
+            channels-first on PyTorch, channels-last elsewhere). The images
+            the network takes or makes are channels-last in every case; a
+            channels-first network transposes them at its edge (a
+            `Permute` layer). The weights have the same shapes either way.
 
     Returns:
         A Functional `keras.Model` from
@@ -247,25 +270,28 @@ def dcgan_critic(
     extra_layers = check_int("extra_layers", extra_layers, 0)
     batch_norm = check_bool("batch_norm", batch_norm)
     num_classes = check_num_classes(num_classes)
+    data_format = feature_layout(data_format)
     seeds = Seeds(seed)
 
     images = keras.Input((image_size, image_size, channels), name="images")
     # 'same' padding of a 4x4 stride-2 convolution on an even size pads 1 on
     # each side, as PyTorch's padding=1.
-    x = _conv(filters, 4, 2, "same", "initial_conv", seeds)(images)
+    x = _conv(filters, 4, 2, "same", "initial_conv", seeds, data_format)(
+        images_to_layout(images, data_format)
+    )
     x = layers.LeakyReLU(negative_slope=0.2, name="initial_lrelu")(x)
     size, width = image_size // 2, filters
     for index in range(extra_layers):
-        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds)
+        conv = _conv(width, 3, 1, "same", f"extra_{index}_conv", seeds, data_format)
         x = _block(x, conv, f"extra_{index}", batch_norm, "leaky_relu", seeds)
     index = 0
     while size > 4:
         width *= 2
-        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds)
+        conv = _conv(width, 4, 2, "same", f"pyramid_{index}_conv", seeds, data_format)
         x = _block(x, conv, f"pyramid_{index}", batch_norm, "leaky_relu", seeds)
         size, index = size // 2, index + 1
     features = x
-    x = _conv(1, 4, 1, "valid", "final_conv", seeds)(features)
+    x = _conv(1, 4, 1, "valid", "final_conv", seeds, data_format)(features)
     scores = layers.Flatten(name="score")(x)
     if num_classes is None:
         return keras.Model(images, scores, name=name)

@@ -121,6 +121,15 @@ class BackendTrainer(keras.Model):
         order (no gradient)."""
         raise NotImplementedError
 
+    def _speed_up_layer(self, layer):
+        """Lets this backend run `layer` (any layer of either network, at
+        build) faster without changing what it computes, its config or its
+        weights' shapes: PyTorch, which runs eagerly, fuses batch
+        normalization and stores convolution kernels in its own memory
+        order; TensorFlow and JAX leave layers as they are (their compilers
+        fuse)."""
+        raise NotImplementedError
+
     def _synchronize_batch_norm(self, layer):
         """Makes the BatchNormalization `layer` normalize by the moments of
         the global batch (all replicas' samples) whenever it runs as one of

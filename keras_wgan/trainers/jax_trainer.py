@@ -78,6 +78,9 @@ class JAXTrainer(BackendTrainer):
     def _gather(self, x):
         return x
 
+    def _speed_up_layer(self, layer):
+        pass  # compiled: the compiler fuses what PyTorch's trainer patches
+
     def _synchronize_batch_norm(self, layer):
         pass
 

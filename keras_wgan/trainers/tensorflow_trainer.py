@@ -133,6 +133,9 @@ class TensorFlowTrainer(BackendTrainer):
         context = _replica_context()
         return x if context is None else context.all_gather(tf.stop_gradient(x), axis=0)
 
+    def _speed_up_layer(self, layer):
+        pass  # compiled: the compiler fuses what PyTorch's trainer patches
+
     def _synchronize_batch_norm(self, layer):
         original = layer._moments
 

@@ -6,6 +6,7 @@ import keras
 import torch
 import torch.distributed as dist
 
+from keras_wgan.trainers import torch_layers
 from keras_wgan.trainers.base import BackendTrainer
 
 
@@ -131,6 +132,15 @@ class TorchTrainer(BackendTrainer):
         parts = [torch.empty_like(x) for _ in range(world)]
         dist.all_gather(parts, x)
         return torch.cat(parts, dim=0)
+
+    def _speed_up_layer(self, layer):
+        # Stock layers only, patched per instance (torch_layers): what
+        # they compute, their config and their weights' shapes stay Keras's.
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # Replicas need Keras's path: its `_moments` is synchronized.
+            torch_layers.fuse_batch_norm(layer, fallback_when=lambda: _world_size() > 1)
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            torch_layers.lay_out_kernel(layer.kernel)
 
     def _synchronize_batch_norm(self, layer):
         if getattr(layer, "_keras_wgan_synchronized", False):
