@@ -129,3 +129,88 @@ def test_the_wgan_speeds_up_its_networks_and_saves_stock_layers(tmp_path):
     loaded = keras.models.load_model(tmp_path / "critic.keras")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(real)),
                                keras.ops.convert_to_numpy(critic(real)), rtol=1e-6, atol=1e-7)
+
+
+def _twin_updates(make_optimizer, constraint=None, steps=3):
+    """The same weights trained by Keras's `apply` and by `apply_gradients`."""
+    from keras_wgan.trainers import torch_updates
+
+    rng = np.random.default_rng(1)
+    values = [rng.normal(0, 0.02, s).astype("float32") for s in ((4, 4, 3, 8), (8,), (5, 3))]
+    grads = [[rng.normal(0, 1e-3, v.shape).astype("float32") for v in values] for _ in range(steps)]
+    results = []
+    for step in (None, torch_updates.apply_gradients):
+        variables = [keras.Variable(v) for v in values]
+        for variable in variables:
+            variable.constraint = constraint
+        optimizer = make_optimizer()
+        for g in grads:
+            g = [torch.tensor(x) for x in g]
+            with torch.no_grad():
+                optimizer.apply(g, variables) if step is None else step(optimizer, g, variables)
+        results.append(([keras.ops.convert_to_numpy(v) for v in variables],
+                        [keras.ops.convert_to_numpy(v) for v in optimizer.variables]))
+    return results
+
+
+def test_optimizer_step_computes_what_keras_apply_computes():
+    from keras_wgan import WeightClip
+
+    schedule = keras.optimizers.schedules.PolynomialDecay(1e-3, 10, 1e-4)
+    # RMSProp by fused passes: Keras's formula, rounded differently in the
+    # last bit of an update (the steps are ~1e-3: measured differences up to
+    # 2.3e-10, 1.8e-6 of a small weight); WeightClip'ped.
+    (keras_weights, keras_slots), (ours, our_slots) = _twin_updates(
+        lambda: keras.optimizers.RMSprop(schedule, rho=0.9, epsilon=1e-7), WeightClip(0.011))
+    for want, got in zip(keras_weights + keras_slots, ours + our_slots):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    assert np.max(np.abs(keras_weights[0])) == np.float32(0.011)  # the clip acted
+    # Other optimizers take Keras's own update step, and other constraints
+    # are applied one by one: bit for bit.
+    for make, constraint in ((lambda: keras.optimizers.Adam(1e-3), keras.constraints.NonNeg()),
+                             (lambda: keras.optimizers.RMSprop(1e-3, centered=True), None),
+                             (lambda: keras.optimizers.RMSprop(1e-3, clipnorm=1e-4), WeightClip(0.01))):
+        (keras_weights, keras_slots), (ours, our_slots) = _twin_updates(make, constraint)
+        for want, got in zip(keras_weights + keras_slots, ours + our_slots):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kernel, strides, padding, cropped", [
+    (4, 2, "same", True),    # the DCGAN's: crop 1 on each side
+    (5, 1, "same", True),
+    (3, 2, "same", False),   # asymmetric crop: Keras's path
+    (4, 1, "valid", True),   # no crop: padding 0
+])
+def test_transposed_convolution_crop_computes_what_keras_computes(kernel, strides, padding, cropped):
+    rng = np.random.default_rng(2)
+    make = lambda: keras.layers.Conv2DTranspose(  # noqa: E731
+        5, kernel, strides=strides, padding=padding, data_format="channels_first",
+        activation="tanh", bias_initializer="random_normal")
+    keras_layer, ours = make(), make()
+    x = rng.normal(size=(2, 3, 6, 6)).astype("float32")
+    keras_layer.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights(keras_layer.get_weights())
+    torch_layers.crop_in_kernel(ours)
+    outputs = []
+    for layer in (keras_layer, ours):
+        xt = torch.tensor(x, requires_grad=True)
+        y = layer(xt)
+        (dx,) = torch.autograd.grad((y**2).sum(), xt)
+        outputs += [(y.detach().numpy(), dx.numpy())]
+    for want, got in zip(*outputs):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert getattr(ours, "_keras_wgan_cropped", False)
+    channels_last = keras.layers.Conv2DTranspose(5, 4, strides=2, padding="same")
+    torch_layers.crop_in_kernel(channels_last)
+    assert not getattr(channels_last, "_keras_wgan_cropped", False)
+
+
+def test_images_in_channels_first_memory_order():
+    images = torch.rand(2, 4, 5, 3)
+    stored = torch_layers.in_memory_order_of_channels_first(images)
+    assert stored.shape == images.shape and torch.equal(stored, images)
+    assert stored.permute(0, 3, 1, 2).is_contiguous()
+    labels = torch.tensor([1, 2])
+    assert torch_layers.in_memory_order_of_channels_first(labels) is labels

@@ -7,6 +7,7 @@ import torch
 import torch.distributed as dist
 
 from keras_wgan.trainers import torch_layers
+from keras_wgan.trainers import torch_updates
 from keras_wgan.trainers.base import BackendTrainer
 
 
@@ -23,6 +24,10 @@ class TorchTrainer(BackendTrainer):
             self._start_in_sync = False
             if _world_size() > 1:
                 self._broadcast_from_first_replica()
+        # Images as a channels-first network takes them fastest (one copy
+        # of the batch, as a PyTorch loader's NCHW batch): the DCGAN
+        # networks' convolutions are channels-first on PyTorch.
+        data = keras.tree.map_structure(torch_layers.in_memory_order_of_channels_first, data)
         return self._wgan_train_step(data)
 
     def _broadcast_from_first_replica(self):
@@ -80,7 +85,10 @@ class TorchTrainer(BackendTrainer):
             aux = keras.tree.pack_sequence_as(aux, flat)
         if values:
             with torch.no_grad():
-                optimizer.apply(grads, variables)
+                torch_updates.apply_gradients(optimizer, grads, variables)
+            if not getattr(optimizer, "_keras_wgan_laid_out", False):  # built by its first apply
+                torch_layers.lay_out_like_kernels(optimizer, [v for v in variables if _laid_out(v)])
+                optimizer._keras_wgan_laid_out = True
         return loss, aux
 
     def _without_gradient(self, fn):
@@ -141,6 +149,8 @@ class TorchTrainer(BackendTrainer):
             torch_layers.fuse_batch_norm(layer, fallback_when=lambda: _world_size() > 1)
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             torch_layers.lay_out_kernel(layer.kernel)
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            torch_layers.crop_in_kernel(layer)
 
     def _synchronize_batch_norm(self, layer):
         if getattr(layer, "_keras_wgan_synchronized", False):
@@ -157,6 +167,11 @@ class TorchTrainer(BackendTrainer):
         # one-process training are unchanged.
         layer._moments = moments
         layer._keras_wgan_synchronized = True
+
+
+def _laid_out(variable):
+    value = variable.value
+    return value.ndim == 4 and value.permute(3, 2, 0, 1).is_contiguous() and not value.is_contiguous()
 
 
 def _detach(value):
